@@ -1,0 +1,128 @@
+/* Inside the Win32 subset and the WinUSB API: the handle table, status mapping, device
+ * file objects, OVERLAPPED completion, UTF-16 conversion and discovery.
+ *
+ * Handles are small numbers in a table with a type tag and a generation, so a closed, stale
+ * or wrong-kind handle is refused with ERROR_INVALID_HANDLE instead of being dereferenced.
+ * Every object is reference counted: a lookup takes a reference, the table holds one until
+ * the handle is closed, and the object is destroyed when the last one goes.
+ */
+#ifndef OWU_API_WIN32_INTERNAL_H
+#define OWU_API_WIN32_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openwinusb/win32/windows.h>
+
+#include <openwinusb/devif.h>
+#include <openwinusb/guid.h>
+#include <openwinusb/stack.h>
+
+#include "drivers/winusb/winusb_drv.h"
+
+_Static_assert(sizeof(GUID) == sizeof(struct owu_guid), "GUID layout");
+
+/* ---- handle table ---------------------------------------------------------------------- */
+
+enum owu_win32_kind {
+    OWU_W32_EVENT = 1,
+    OWU_W32_FILE,          /* a device opened with CreateFile */
+    OWU_W32_WINUSB,        /* WINUSB_INTERFACE_HANDLE */
+    OWU_W32_ISOCH,         /* WINUSB_ISOCH_BUFFER_HANDLE */
+    OWU_W32_TIMESYNC,      /* time-tracking handle */
+    OWU_W32_DEVINFO,       /* HDEVINFO */
+};
+
+struct owu_w32_obj {
+    enum owu_win32_kind kind;
+    int refs;                                  /* guarded by the table lock */
+    void (*destroy)(struct owu_w32_obj *obj);  /* runs when the last reference goes */
+};
+
+/* Adds an object (with one reference, the table's) and returns its handle, or NULL when the
+ * table is full or out of memory (the object is then not destroyed: the caller frees it). */
+HANDLE owu_w32_handle_add(struct owu_w32_obj *obj, enum owu_win32_kind kind);
+/* The object behind a handle of that kind, with a reference; NULL when the handle is not
+ * one (and then GetLastError is ERROR_INVALID_HANDLE). */
+struct owu_w32_obj *owu_w32_handle_get(HANDLE h, enum owu_win32_kind kind);
+void owu_w32_obj_ref(struct owu_w32_obj *obj);
+void owu_w32_obj_unref(struct owu_w32_obj *obj);
+/* Removes the handle (the table's reference goes); false when it is not a handle of that
+ * kind. *kind_out (may be NULL) gets the kind for kind 0 = "any". */
+bool owu_w32_handle_close(HANDLE h, enum owu_win32_kind kind, struct owu_w32_obj **obj_out);
+/* Live handles (tests check for leaks). */
+size_t owu_w32_handle_count(void);
+
+/* ---- status mapping ---------------------------------------------------------------------- */
+
+/* The Win32 error and the NTSTATUS (OVERLAPPED.Internal) of an owu status. */
+DWORD owu_w32_error_of(int status);
+uint32_t owu_w32_ntstatus_of(int status);
+DWORD owu_w32_error_of_ntstatus(uint32_t ntstatus);
+/* SetLastError(err) and return FALSE. */
+BOOL owu_w32_fail(DWORD err);
+
+/* ---- events --------------------------------------------------------------------------------- */
+
+/* SetEvent on a handle that may have been closed meanwhile (then nothing happens). */
+void owu_w32_event_set(HANDLE h);
+void owu_w32_event_reset(HANDLE h);
+
+/* ---- device files ------------------------------------------------------------------------- */
+
+struct owu_w32_file {
+    struct owu_w32_obj obj;
+    struct owu_usb_device *udev;      /* reference */
+    struct owu_devinfo *info;         /* clone */
+    char *instance_id;
+    char *path;                       /* as opened (NULL for the test entry) */
+    uint8_t first_interface;
+    unsigned num_interfaces;          /* 0: every interface of the device */
+    uint8_t claimed[32];              /* interface numbers this open claimed */
+    DWORD flags;                      /* dwFlagsAndAttributes */
+    struct owu_winusb_power_defaults power;
+
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool signaled;                    /* the file object's own event */
+    struct owu_winusb_dev *wdev;      /* WinUsb_Initialize's device, one reference */
+};
+
+/* Opens a device node as a file (claims its interfaces): NULL with GetLastError set
+ * (ERROR_ACCESS_DENIED when another open holds them, ERROR_FILE_NOT_FOUND / ERROR_BAD_DEVICE
+ * otherwise). Call with the stack locked; `path` may be NULL. */
+HANDLE owu_w32_open_node(struct owu_devnode *node, const char *path, DWORD flags);
+
+/* ---- OVERLAPPED -------------------------------------------------------------------------------- */
+
+/* A request started with an OVERLAPPED: Internal = STATUS_PENDING, InternalHigh = 0, the event
+ * (or the file's own event when hEvent is NULL) reset. Returns the event handle to signal at
+ * completion (captured now: the OVERLAPPED may be gone by then). */
+HANDLE owu_w32_overlapped_start(struct owu_w32_file *file, LPOVERLAPPED ov);
+/* Completion: InternalHigh, then Internal, then the event; the file's event too. */
+void owu_w32_overlapped_finish(struct owu_w32_file *file, LPOVERLAPPED ov, HANDLE event,
+                               int status, size_t bytes);
+/* GetOverlappedResult on a file object. */
+BOOL owu_w32_overlapped_result(struct owu_w32_file *file, LPOVERLAPPED ov, LPDWORD bytes, BOOL wait);
+
+/* ---- UTF-16 ----------------------------------------------------------------------------------- */
+
+/* NUL-terminated UTF-16 to a new UTF-8 string (unpaired surrogates become U+FFFD); NULL when
+ * out of memory or s is NULL. */
+char *owu_w32_utf16_to_utf8(const WCHAR *s);
+/* UTF-8 to UTF-16 into out (at most outcount units including the NUL); returns the units
+ * needed including the NUL, whether or not they fit. */
+size_t owu_w32_utf8_to_utf16(const char *s, WCHAR *out, size_t outcount);
+
+/* ---- discovery ----------------------------------------------------------------------------------- */
+
+/* The interfaces of a class (NULL = all) and instance (NULL = all); present_only keeps those
+ * whose device is in the tree now. Release with owu_devif_infos_free. */
+int owu_w32_query_interfaces(const GUID *cls, const char *instance_id, bool present_only,
+                             struct owu_devif_info **out, size_t *count);
+/* Whether a device instance is present (in the stack's tree, device not gone). */
+bool owu_w32_instance_present(const char *instance_id);
+
+#endif

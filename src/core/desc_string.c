@@ -1,0 +1,192 @@
+/* String descriptors: UTF-16LE <-> UTF-8, and the LANGID list of string descriptor 0. */
+#include <openwinusb/descriptors.h>
+
+#include <string.h>
+
+#define STRING_DESC_MAX 255
+
+/* Checks bLength and bDescriptorType; returns the number of UTF-16 code units that were
+ * actually received (a bLength beyond the bytes received, or an odd count, is tolerated). */
+static int string_units(const uint8_t *buf, size_t len, const char *what, size_t *units,
+                        owu_err *err)
+{
+    if (!buf || len < 2)
+        return owu_fail(err, OWU_E_BADDESC,
+                        "%s: only %zu of the 2 header bytes (bLength at offset 0, "
+                        "bDescriptorType at offset 1) received",
+                        what, buf ? len : 0);
+    if (buf[0] < 2)
+        return owu_fail(err, OWU_E_BADDESC, "%s: bLength %u (offset 0) is below 2", what, buf[0]);
+    if (buf[1] != OWU_DT_STRING)
+        return owu_fail(err, OWU_E_BADDESC,
+                        "%s: bDescriptorType 0x%02x (offset 1) is not 0x03 (string)", what, buf[1]);
+    size_t n = buf[0] < len ? buf[0] : len;
+    *units = (n - 2) / 2;
+    return OWU_OK;
+}
+
+static bool is_high_surrogate(uint32_t u) { return u >= 0xD800 && u <= 0xDBFF; }
+static bool is_low_surrogate(uint32_t u) { return u >= 0xDC00 && u <= 0xDFFF; }
+
+static size_t utf8_put(uint32_t cp, uint8_t out[4])
+{
+    if (cp < 0x80) {
+        out[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (uint8_t)(0xC0 | cp >> 6);
+        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (uint8_t)(0xE0 | cp >> 12);
+        out[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (uint8_t)(0xF0 | cp >> 18);
+    out[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
+    out[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
+    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+int owu_string_desc_decode(const uint8_t *buf, size_t len, char *out, size_t outsz, owu_err *err)
+{
+    size_t units;
+    int rc = string_units(buf, len, "string descriptor", &units, err);
+    if (rc < 0)
+        return rc;
+    if (!out || outsz == 0)
+        return 0;
+    const uint8_t *s = buf + 2;
+    size_t w = 0;
+    for (size_t i = 0; i < units; i++) {
+        uint32_t cp = owu_le16(s + 2 * i);
+        if (cp == 0)
+            break; /* padding some devices put after the text */
+        if (is_high_surrogate(cp)) {
+            uint32_t lo = i + 1 < units ? owu_le16(s + 2 * (i + 1)) : 0;
+            if (is_low_surrogate(lo)) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                i++;
+            } else {
+                cp = 0xFFFD;
+            }
+        } else if (is_low_surrogate(cp)) {
+            cp = 0xFFFD;
+        }
+        uint8_t enc[4];
+        size_t k = utf8_put(cp, enc);
+        if (w + k > outsz - 1)
+            break; /* truncate on a character boundary, never mid-sequence */
+        memcpy(out + w, enc, k);
+        w += k;
+    }
+    out[w] = '\0';
+    return (int)w;
+}
+
+int owu_string_desc_utf16(const uint8_t *buf, size_t len, uint16_t *out, size_t outcount, owu_err *err)
+{
+    size_t units;
+    int rc = string_units(buf, len, "string descriptor", &units, err);
+    if (rc < 0)
+        return rc;
+    if (!out || outcount == 0)
+        return 0;
+    const uint8_t *s = buf + 2;
+    size_t n = 0;
+    while (n < units && n < outcount - 1) {
+        uint16_t u = owu_le16(s + 2 * n);
+        if (u == 0)
+            break;
+        out[n++] = u;
+    }
+    /* Do not leave half of a surrogate pair that truncation cut. */
+    if (n > 0 && n < units && is_high_surrogate(out[n - 1]) && is_low_surrogate(owu_le16(s + 2 * n)))
+        n--;
+    out[n] = 0;
+    return (int)n;
+}
+
+int owu_langids_parse(const uint8_t *buf, size_t len, uint16_t *out, size_t max, owu_err *err)
+{
+    size_t units;
+    int rc = string_units(buf, len, "string descriptor 0 (LANGID list)", &units, err);
+    if (rc < 0)
+        return rc;
+    if (!out)
+        max = 0;
+    size_t n = units < max ? units : max;
+    for (size_t i = 0; i < n; i++)
+        out[i] = owu_le16(buf + 2 + 2 * i);
+    return (int)n;
+}
+
+/* Next code point of NUL-terminated UTF-8 at *p; -1 for a malformed, overlong or surrogate
+ * sequence. */
+static int32_t utf8_next(const unsigned char **p)
+{
+    const unsigned char *s = *p;
+    uint32_t cp;
+    size_t extra;
+    if (s[0] < 0x80) {
+        cp = s[0];
+        extra = 0;
+    } else if ((s[0] & 0xE0) == 0xC0) {
+        cp = s[0] & 0x1Fu;
+        extra = 1;
+    } else if ((s[0] & 0xF0) == 0xE0) {
+        cp = s[0] & 0x0Fu;
+        extra = 2;
+    } else if ((s[0] & 0xF8) == 0xF0) {
+        cp = s[0] & 0x07u;
+        extra = 3;
+    } else {
+        return -1;
+    }
+    for (size_t i = 1; i <= extra; i++) {
+        if ((s[i] & 0xC0) != 0x80) /* also stops at the NUL */
+            return -1;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    static const uint32_t min_for[4] = {0, 0x80, 0x800, 0x10000};
+    if (cp < min_for[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return -1;
+    *p = s + extra + 1;
+    return (int32_t)cp;
+}
+
+int owu_string_desc_encode(const char *utf8, uint8_t *out, size_t outsz)
+{
+    if (!utf8 || !out)
+        return OWU_E_INVAL;
+    size_t limit = outsz < STRING_DESC_MAX ? outsz : STRING_DESC_MAX;
+    if (limit < 2)
+        return OWU_E_INVAL;
+    const unsigned char *p = (const unsigned char *)utf8;
+    size_t w = 2;
+    while (*p) {
+        int32_t cp = utf8_next(&p);
+        if (cp < 0)
+            return OWU_E_INVAL;
+        if (cp >= 0x10000) {
+            if (w + 4 > limit)
+                return OWU_E_INVAL;
+            uint32_t v = (uint32_t)cp - 0x10000;
+            owu_put_le16(out + w, (uint16_t)(0xD800 + (v >> 10)));
+            owu_put_le16(out + w + 2, (uint16_t)(0xDC00 + (v & 0x3FF)));
+            w += 4;
+        } else {
+            if (w + 2 > limit)
+                return OWU_E_INVAL;
+            owu_put_le16(out + w, (uint16_t)cp);
+            w += 2;
+        }
+    }
+    out[0] = (uint8_t)w;
+    out[1] = OWU_DT_STRING;
+    return (int)w;
+}

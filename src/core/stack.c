@@ -1,0 +1,310 @@
+/* The host stack: buses from OPENWINUSB_BUSES, hotplug → enumeration → PnP device nodes →
+ * usbccgp functions for composite devices. One lock guards the device tree. */
+#include <openwinusb/stack.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openwinusb/profile.h>
+
+#include "core/enumerate.h"
+#include "hcd/buses.h"
+#include "hcd/vbus.h"
+
+struct stack_bus {
+    struct owu_hcd *hcd;
+    struct owu_devnode *hub;
+};
+
+struct owu_stack {
+    pthread_mutex_t lock;
+    struct owu_stack_options opt;
+    struct owu_enum_options eopt;
+    struct owu_devnode *root;
+    struct stack_bus buses[OWU_MAX_BUSES];
+    unsigned num_buses;
+    bool closing;
+};
+
+void owu_stack_options_default(struct owu_stack_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    owu_pnp_options_default(&opt->pnp);
+}
+
+void owu_stack_lock(struct owu_stack *stack) { pthread_mutex_lock(&stack->lock); }
+void owu_stack_unlock(struct owu_stack *stack) { pthread_mutex_unlock(&stack->lock); }
+struct owu_devnode *owu_stack_tree(struct owu_stack *stack) { return stack->root; }
+
+static struct stack_bus *bus_of(struct owu_stack *stack, struct owu_hcd *hcd)
+{
+    for (unsigned i = 0; i < stack->num_buses; i++)
+        if (stack->buses[i].hcd == hcd)
+            return &stack->buses[i];
+    return NULL;
+}
+
+/* Hotplug: a device arrived (enumerate it and build its nodes) or left (drop its nodes). */
+static void on_hotplug(struct owu_hcd *hcd, struct owu_usb_device *dev, bool arrived, void *ctx)
+{
+    struct owu_stack *stack = ctx;
+    if (!arrived) {
+        pthread_mutex_lock(&stack->lock);
+        struct owu_devnode *node = dev->devnode;
+        dev->devnode = NULL;
+        if (node) {
+            if (node->parent)
+                owu_devnode_remove_child(node->parent, node);
+            owu_devnode_free(node);
+        }
+        pthread_mutex_unlock(&stack->lock);
+        if (node)
+            owu_usb_device_unref(dev);   /* the node's reference */
+        return;
+    }
+
+    struct owu_devinfo *info = NULL;
+    owu_err err = {0};
+    if (owu_enumerate(dev, &stack->eopt, &info, &err) != OWU_OK) {
+        fprintf(stderr, "openwinusb: %s: enumeration aborted: %s\n", dev->location, err.msg);
+        return;
+    }
+    pthread_mutex_lock(&stack->lock);
+    struct stack_bus *bus = bus_of(stack, hcd);
+    struct owu_devnode *node = NULL;
+    int rc = bus ? owu_pnp_build_device(bus->hub, info, &stack->opt.pnp, &node, &err)
+                 : owu_fail(&err, OWU_E_NOTFOUND, "unknown bus");
+    if (!bus)
+        owu_devinfo_free(info);
+    if (rc == OWU_OK && node->composite && !node->failure)
+        rc = owu_usbccgp_create_functions(node, &stack->opt.pnp, &err);
+    if (rc != OWU_OK)
+        fprintf(stderr, "openwinusb: %s: %s\n", dev->location, err.msg);
+    if (node) {
+        owu_usb_device_ref(dev);
+        node->bus_device = dev;
+        dev->devnode = node;
+    }
+    pthread_mutex_unlock(&stack->lock);
+}
+
+static int plug_model(struct owu_stack *stack, struct owu_hcd *hcd, const char *name,
+                      unsigned port, unsigned *port_out, owu_err *err)
+{
+    const struct owu_vdev_model *model;
+    struct owu_devinfo *profile = NULL;
+    const void *arg = NULL;
+    if (strncmp(name, "profile=", 8) == 0) {
+        int rc = owu_profile_load(name + 8, &profile, err);
+        if (rc != OWU_OK)
+            return rc;
+        model = owu_vdev_model_find("profile");
+        arg = profile;
+    } else {
+        model = owu_vdev_model_find(name);
+    }
+    if (!model) {
+        owu_devinfo_free(profile);
+        return owu_fail(err, OWU_E_NOTFOUND, "no virtual device model named \"%s\"", name);
+    }
+    struct owu_vdev *vd = NULL;
+    int rc = owu_vbus_plug(hcd, model, arg, port, &vd, err);
+    owu_devinfo_free(profile);   /* the model keeps its own copy */
+    if (rc == OWU_OK && port_out)
+        *port_out = vd->dev->port;
+    (void)stack;
+    return rc;
+}
+
+static int add_bus(struct owu_stack *stack, struct owu_hcd *hcd, const char *description)
+{
+    struct stack_bus *b = &stack->buses[stack->num_buses];
+    b->hcd = hcd;
+    b->hub = owu_pnp_build_root_hub(stack->root, hcd->bus_number, hcd->superspeed, description);
+    if (!b->hub)
+        return OWU_E_NOMEM;
+    hcd->hotplug = on_hotplug;
+    hcd->hotplug_ctx = stack;
+    stack->num_buses++;
+    return OWU_OK;
+}
+
+static struct owu_stack *stack_new(const struct owu_stack_options *opt)
+{
+    struct owu_stack *stack = calloc(1, sizeof *stack);
+    if (!stack)
+        return NULL;
+    pthread_mutex_init(&stack->lock, NULL);
+    if (opt)
+        stack->opt = *opt;
+    else
+        owu_stack_options_default(&stack->opt);
+    owu_enum_options_default(&stack->eopt);
+    if (stack->opt.enum_timeout_ms)
+        stack->eopt.timeout_ms = stack->opt.enum_timeout_ms;
+    stack->root = owu_devnode_new(OWU_NODE_ROOT);
+    if (!stack->root) {
+        free(stack);
+        return NULL;
+    }
+    stack->root->device_id = strdup("ROOT\\OPENWINUSB");
+    stack->root->instance_id = strdup("ROOT\\OPENWINUSB\\0000");
+    stack->root->description = strdup("openwinusb host");
+    return stack;
+}
+
+int owu_stack_open(const struct owu_stack_options *opt, struct owu_stack **out, owu_err *err)
+{
+    *out = NULL;
+    struct owu_stack *stack = stack_new(opt);
+    if (!stack)
+        return owu_fail(err, OWU_E_NOMEM, "out of memory");
+    const char *spec = stack->opt.buses;
+    if (!spec)
+        spec = getenv("OPENWINUSB_BUSES");
+    if (!spec)
+        spec = OWU_DEFAULT_BUSES;
+
+    struct owu_bus_config cfg;
+    int rc = owu_buses_parse(spec, &cfg, err);
+    if (rc != OWU_OK) {
+        owu_stack_close(stack);
+        return rc;
+    }
+    unsigned next_bus = 1;
+    for (unsigned i = 0; i < cfg.num_buses && rc == OWU_OK; i++) {
+        struct owu_bus_spec *bs = &cfg.buses[i];
+        if (bs->kind == OWU_BUS_USBFS || bs->kind == OWU_BUS_USBIP) {
+            if (bs->optional)
+                continue;
+            rc = owu_fail(err, OWU_E_NOTSUP, "OPENWINUSB_BUSES: the %s backend is not part of this build",
+                          bs->kind == OWU_BUS_USBFS ? "usbfs" : "usbip");
+            break;
+        }
+        struct owu_hcd *hcd = owu_vbus_create(next_bus++, err);
+        if (!hcd) {
+            rc = err ? err->code : OWU_E_NOMEM;
+            break;
+        }
+        char desc[64];
+        snprintf(desc, sizeof desc, "openwinusb virtual bus %u", hcd->bus_number);
+        pthread_mutex_lock(&stack->lock);
+        rc = add_bus(stack, hcd, desc);
+        pthread_mutex_unlock(&stack->lock);
+        if (rc != OWU_OK) {
+            owu_hcd_destroy(hcd);
+            owu_fail(err, rc, "out of memory");
+            break;
+        }
+        for (unsigned m = 0; m < bs->num_models && rc == OWU_OK; m++)
+            rc = plug_model(stack, hcd, bs->models[m], m + 1, NULL, err);
+    }
+    owu_buses_free(&cfg);
+    if (rc != OWU_OK) {
+        owu_stack_close(stack);
+        return rc;
+    }
+    *out = stack;
+    return OWU_OK;
+}
+
+void owu_stack_close(struct owu_stack *stack)
+{
+    if (!stack)
+        return;
+    /* Destroying a bus unplugs its devices, which removes their nodes through on_hotplug. */
+    for (unsigned i = 0; i < stack->num_buses; i++)
+        owu_hcd_destroy(stack->buses[i].hcd);
+    owu_devnode_free(stack->root);
+    pthread_mutex_destroy(&stack->lock);
+    free(stack);
+}
+
+static struct owu_devnode *find_in(struct owu_devnode *n, const char *key)
+{
+    if (!n)
+        return NULL;
+    if ((n->instance_id && strcasecmp(n->instance_id, key) == 0) ||
+        (n->kind == OWU_NODE_DEVICE && n->info && strcasecmp(n->info->location, key) == 0))
+        return n;
+    for (struct owu_devnode *c = n->first_child; c; c = c->next_sibling) {
+        struct owu_devnode *hit = find_in(c, key);
+        if (hit)
+            return hit;
+    }
+    return NULL;
+}
+
+struct owu_devnode *owu_stack_find(struct owu_stack *stack, const char *key)
+{
+    return key ? find_in(stack->root, key) : NULL;
+}
+
+static struct stack_bus *first_virtual(struct owu_stack *stack, unsigned bus_number)
+{
+    for (unsigned i = 0; i < stack->num_buses; i++) {
+        struct owu_hcd *hcd = stack->buses[i].hcd;
+        if (strcmp(hcd->ops->name, "virtual") == 0 && (!bus_number || hcd->bus_number == bus_number))
+            return &stack->buses[i];
+    }
+    return NULL;
+}
+
+int owu_stack_plug(struct owu_stack *stack, const char *model, unsigned port, unsigned *port_out,
+                   owu_err *err)
+{
+    struct stack_bus *b = first_virtual(stack, 0);
+    if (!b)
+        return owu_fail(err, OWU_E_NOTFOUND, "no virtual bus is configured (see OPENWINUSB_BUSES)");
+    return plug_model(stack, b->hcd, model, port, port_out, err);
+}
+
+int owu_stack_unplug(struct owu_stack *stack, unsigned bus_number, unsigned port, owu_err *err)
+{
+    struct stack_bus *b = first_virtual(stack, bus_number);
+    if (!b)
+        return owu_fail(err, OWU_E_NOTFOUND, "no virtual bus %u", bus_number);
+    int rc = owu_vbus_unplug(b->hcd, port);
+    if (rc != OWU_OK)
+        return owu_fail(err, rc, "virtual bus %u: no device on port %u", b->hcd->bus_number, port);
+    return OWU_OK;
+}
+
+int owu_stack_open_devinfo(const struct owu_devinfo *info, const struct owu_pnp_options *pnp,
+                           struct owu_stack **out, owu_err *err)
+{
+    struct owu_stack_options opt;
+    owu_stack_options_default(&opt);
+    if (pnp)
+        opt.pnp = *pnp;
+    *out = NULL;
+    struct owu_stack *stack = stack_new(&opt);
+    if (!stack)
+        return owu_fail(err, OWU_E_NOMEM, "out of memory");
+    /* A file-described device answers instantly or never: no need for Windows' 5 s. */
+    stack->eopt.timeout_ms = 500;
+    struct owu_hcd *hcd = owu_vbus_create(1, err);
+    if (!hcd) {
+        owu_stack_close(stack);
+        return err ? err->code : OWU_E_NOMEM;
+    }
+    pthread_mutex_lock(&stack->lock);
+    int rc = add_bus(stack, hcd, "openwinusb virtual bus 1");
+    pthread_mutex_unlock(&stack->lock);
+    if (rc != OWU_OK) {
+        owu_hcd_destroy(hcd);
+        owu_stack_close(stack);
+        return owu_fail(err, rc, "out of memory");
+    }
+    unsigned port = info->port && info->port <= OWU_VBUS_MAX_PORTS ? info->port : 1;
+    rc = owu_vbus_plug(hcd, owu_vdev_model_find("profile"), info, port, NULL, err);
+    if (rc != OWU_OK) {
+        owu_stack_close(stack);
+        return rc;
+    }
+    *out = stack;
+    return OWU_OK;
+}

@@ -1,0 +1,58 @@
+/* openwinusb: the command-line front end of the stack. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: openwinusb COMMAND [OPTIONS]\n"
+          "\n"
+          "Commands:\n"
+          "  tree [--json] [--target win10|win11]\n"
+          "        Show every bus, device and composite function with its Windows IDs\n"
+          "        (device, hardware, compatible, instance and container IDs).\n"
+          "  ids PROFILE [--json] [--target win10|win11]\n"
+          "  ids --from-sysfs DIR [--json] [--target win10|win11]\n"
+          "        The same for one device described by a device profile (JSON) or by a\n"
+          "        Linux /sys/bus/usb/devices/X directory.\n"
+          "  profile DEVICE [-o FILE]\n"
+          "        Save a device as a profile; DEVICE is an instance ID or a location such as\n"
+          "        virtual:1-3 (see `openwinusb tree`).\n"
+          "  models\n"
+          "        List the virtual device models (names for OPENWINUSB_BUSES).\n"
+          "\n"
+          "Environment:\n"
+          "  OPENWINUSB_BUSES    buses to use, e.g. \"virtual:fx2,cdc-acm\" (default \"" OWU_DEFAULT_BUSES "\")\n"
+          "  OPENWINUSB_TARGET   win10 (default) or win11: which Windows the IDs imitate\n"
+          "\n"
+          "See docs/ for the JSON formats and how IDs are formed.\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        puts("openwinusb 0.1.0");
+        return 0;
+    }
+    if (strcmp(cmd, "tree") == 0)
+        return cmd_tree(argc - 1, argv + 1);
+    if (strcmp(cmd, "ids") == 0)
+        return cmd_ids(argc - 1, argv + 1);
+    if (strcmp(cmd, "profile") == 0)
+        return cmd_profile(argc - 1, argv + 1);
+    if (strcmp(cmd, "models") == 0)
+        return cmd_models(argc - 1, argv + 1);
+    fprintf(stderr, "openwinusb: unknown command \"%s\" (try --help)\n", cmd);
+    return 2;
+}
