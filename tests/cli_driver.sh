@@ -10,16 +10,11 @@ export OPENWINUSB_DRIVER_STORE=$STORE/drivers
 export OPENWINUSB_BUSES="virtual:cdc-acm,composite,fx2"
 unset OPENWINUSB_DRIVER_TRUST
 fail=0
+pass=0
 check() { # description, then a command that must succeed
     local what=$1; shift
-    if "$@" >/dev/null; then echo "ok   $what"; else echo "FAIL $what"; fail=$((fail + 1)); fi
+    if "$@" >/dev/null; then echo "ok   $what"; pass=$((pass + 1)); else echo "FAIL $what"; fail=$((fail + 1)); fi
 }
-
-# Until tools/main.c dispatches the commands there is nothing to test.
-if "$CLI" driver list 2>&1 | grep -q "unknown command"; then
-    echo "SKIP: this openwinusb has no \"driver\" command (tools/main.c dispatch missing)"
-    exit 0
-fi
 
 TINY=adafruit__USBtinyISP_WinUSB__USBtiny_WinUSB.inf
 
@@ -76,5 +71,5 @@ check "remove of an unknown package fails" test $? -eq 1
 out=$("$CLI" driver remove usbser.inf 2>&1)
 check "in-box packages cannot be removed" grep -q "in-box" <<<"$out"
 
-[ $fail -eq 0 ] && echo "all checks passed" || echo "$fail checks failed"
+echo "$pass passed, $fail failed"
 exit $((fail != 0))

@@ -1704,7 +1704,7 @@ static void test_parent_id_prefix(void)
     CHECK_LIST(&rh->hardware_ids, "USB\\ROOT_HUB30");
     CHECK_EMPTY(&rh->compatible_ids);
     CHECK_STR(rh->description, "USB Root Hub (USB 3.0)");
-    CHECK_INT(rh->hub_number, 2);
+    CHECK_INT(rh->hub_number, 1);   /* the first hub of the tree, whatever its bus number */
     CHECK(rh->parent == root);
     snprintf(expect, sizeof expect, "5&%X&0", owu_fnv1a32(rh->instance_id));
     CHECK_STR(rh->parent_id_prefix, expect);
@@ -1726,7 +1726,9 @@ static void test_parent_id_prefix(void)
     struct owu_devnode *n = build(rh, info, OWU_TARGET_WIN10);
     snprintf(expect, sizeof expect, "USB\\VID_1234&PID_5678\\%s&12", rh->parent_id_prefix);
     CHECK_STR(n->instance_id, expect);
-    CHECK_STR(n->location, "Port_#0012.Hub_#0002");
+    CHECK_STR(n->location, "Port_#0012.Hub_#0001");
+    struct owu_devnode *rh_second = owu_pnp_build_root_hub(root, 7, false, NULL);
+    CHECK_INT(rh_second->hub_number, 2);
     snprintf(expect, sizeof expect, "6&%X&0", owu_fnv1a32(n->instance_id));
     CHECK_STR(n->parent_id_prefix, expect);
     CHECK_OK(owu_usbccgp_create_functions(n, NULL, NULL), (owu_err *)NULL);

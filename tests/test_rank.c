@@ -820,6 +820,44 @@ static void test_real_usbser_vendor_inf(void)
     owu_driver_store_free(s);
 }
 
+/* The Windows 8.1 modem pattern of the usbser seed document: every section comes from
+ * mdmcpq.inf through Include=; usbser is a lower filter (flag 0), so no function driver. */
+static void test_mdmcpq_lower_filter_pattern(void)
+{
+    struct owu_driver_store *s = inbox_store();
+    if (!s)
+        return;
+    add_text(s, "oldmodem.inf", OWU_PKG_SIGNED,
+             "[Version]\nSignature=\"$Windows NT$\"\nClass=Modem\n"
+             "ClassGuid={4D36E96D-E325-11CE-BFC1-08002BE10318}\nProvider=Old\nCatalogFile=o.cat\n"
+             "[Manufacturer]\nOld=M,NTamd64\n[M.NTamd64]\nModem=DDInstall,USB\\VID_0572&PID_1329\n"
+             "[DDInstall.NT]\ninclude=mdmcpq.inf\nCopyFiles=FakeModemCopyFileSection\n"
+             "[DDInstall.NT.Services]\ninclude=mdmcpq.inf\n"
+             "AddService=usbser, 0x00000000, LowerFilter_Service_Inst\n"
+             "[DDInstall.NT.HW]\ninclude=mdmcpq.inf\nAddReg=LowerFilterAddReg\n");
+    struct owu_devnode *dev = node_make(OWU_NODE_DEVICE, ARR("USB\\VID_0572&PID_1329"), NONE);
+    expect_winner(s, dev, "oldmodem.inf", NULL, 0x00FF0000);
+    owu_err err = {0};
+    struct owu_inf_install *in = NULL;
+    CHECK_OK(owu_driver_select(s, dev, &in, &err), &err);
+    CHECK(dev->service == NULL);
+    CHECK_STR(dev->inf, "oldmodem.inf");
+    /* The service-install and AddReg sections themselves live in mdmcpq.inf; finding them
+     * through Include= is the INF parser's part (owu_inf_get_install), tested there. */
+    if (in) {
+        CHECK_INT(in->num_services, 1);
+        if (in->num_services) {
+            CHECK_STR(in->services[0].name, "usbser");
+            CHECK_INT(in->services[0].flags, 0);
+        }
+        CHECK_STR(in->hw_section, "DDInstall.NT.HW");
+        CHECK(in->num_includes >= 1 && strcasecmp(in->includes[0], "mdmcpq.inf") == 0);
+    }
+    owu_inf_install_free(in);
+    owu_devnode_free(dev);
+    owu_driver_store_free(s);
+}
+
 static void test_errors(void)
 {
     owu_err err = {0};
@@ -896,6 +934,7 @@ int main(void)
     RUN(test_decorated_models_per_arch);
     RUN(test_other_inbox_classes);
     RUN(test_real_usbser_vendor_inf);
+    RUN(test_mdmcpq_lower_filter_pattern);
     RUN(test_errors);
     return check_report();
 }

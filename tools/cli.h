@@ -27,5 +27,7 @@ int cmd_tree(int argc, char **argv);
 int cmd_ids(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_driver(int argc, char **argv);
+int cmd_why(int argc, char **argv);
 
 #endif

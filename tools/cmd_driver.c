@@ -311,6 +311,10 @@ static void why_text(const struct owu_driver_store *s, const struct owu_devnode 
     printf("  compatible IDs:\n");
     for (size_t i = 0; i < n->compatible_ids.n; i++)
         printf("    #%zu %s\n", i, n->compatible_ids.v[i]);
+    if (n->inf)
+        printf("  driver the stack installed: %s from %s [%s], rank 0x%08X\n",
+               n->service ? (*n->service ? n->service : "NULL driver") : "no function driver",
+               n->inf, n->inf_section ? n->inf_section : "?", n->rank);
     size_t user = 0;
     for (size_t i = 0; i < owu_driver_store_count(s); i++)
         user += !owu_driver_store_at(s, i)->inbox;
@@ -382,6 +386,23 @@ static void why_json(const struct owu_driver_store *s, const struct owu_devnode 
     for (size_t i = 0; i < n->compatible_ids.n; i++)
         owu_jw_string(&w, n->compatible_ids.v[i]);
     owu_jw_end_array(&w);
+    owu_jw_key(&w, "installed");
+    if (n->inf) {
+        owu_jw_begin_object(&w);
+        owu_jw_key(&w, "inf");
+        owu_jw_string(&w, n->inf);
+        owu_jw_key(&w, "install_section");
+        owu_jw_string(&w, n->inf_section);
+        owu_jw_key(&w, "service");
+        owu_jw_string(&w, n->service);
+        char rank[16];
+        snprintf(rank, sizeof rank, "0x%08X", n->rank);
+        owu_jw_key(&w, "rank");
+        owu_jw_string(&w, rank);
+        owu_jw_end_object(&w);
+    } else {
+        owu_jw_null(&w);
+    }
     owu_jw_key(&w, "store");
     owu_jw_string(&w, owu_driver_store_dir(s));
     owu_jw_key(&w, "arch");

@@ -21,10 +21,17 @@ static void usage(FILE *f)
           "        virtual:1-3 (see `openwinusb tree`).\n"
           "  models\n"
           "        List the virtual device models (names for OPENWINUSB_BUSES).\n"
+          "  driver add FILE.inf [--replace] | driver list [--json] | driver remove NAME\n"
+          "        Manage the per-user driver store (in-box packages are built in).\n"
+          "  why NODE [--json]\n"
+          "        Every driver candidate for a device node with its rank, and why the winner won.\n"
+          "        Driver options: --store DIR  --arch x86|amd64|arm64|arm|ia64  --trust catalog|none|all\n"
           "\n"
           "Environment:\n"
           "  OPENWINUSB_BUSES    buses to use, e.g. \"virtual:fx2,cdc-acm\" (default \"" OWU_DEFAULT_BUSES "\")\n"
           "  OPENWINUSB_TARGET   win10 (default) or win11: which Windows the IDs imitate\n"
+          "  OPENWINUSB_DRIVER_STORE   per-user driver store directory\n"
+          "  OPENWINUSB_REGISTRY        where Device Parameters persist (docs/registry.md)\n"
           "\n"
           "See docs/ for the JSON formats and how IDs are formed.\n",
           f);
@@ -53,6 +60,10 @@ int main(int argc, char **argv)
         return cmd_profile(argc - 1, argv + 1);
     if (strcmp(cmd, "models") == 0)
         return cmd_models(argc - 1, argv + 1);
+    if (strcmp(cmd, "driver") == 0)
+        return cmd_driver(argc - 1, argv + 1);
+    if (strcmp(cmd, "why") == 0)
+        return cmd_why(argc - 1, argv + 1);
     fprintf(stderr, "openwinusb: unknown command \"%s\" (try --help)\n", cmd);
     return 2;
 }

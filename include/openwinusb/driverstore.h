@@ -105,7 +105,8 @@ struct owu_driver_store_options {
 };
 
 /* amd64 Windows 10, LANGID 0x0409, the directory from the environment, trust from
- * $OPENWINUSB_DRIVER_TRUST when it holds a valid name (else catalog; the store then warns). */
+ * $OPENWINUSB_DRIVER_TRUST when it holds a valid name (else catalog; the store then warns).
+ * Callers start from these defaults and change fields. */
 void owu_driver_store_options_default(struct owu_driver_store_options *opt);
 
 /* The user store directory the environment names ($OPENWINUSB_DRIVER_STORE, else
@@ -131,8 +132,8 @@ struct owu_driver_package {
 };
 
 /* Loads the in-box packages and the user store (a missing directory is an empty store).
- * opt may be NULL (defaults). Fails only on bad options or out of memory: unreadable or
- * corrupt user INFs become warnings. */
+ * opt may be NULL (defaults). Fails only on bad options, an in-box package that does not
+ * load (a build defect) or out of memory: unreadable or corrupt user INFs become warnings. */
 int owu_driver_store_open(const struct owu_driver_store_options *opt,
                           struct owu_driver_store **out, owu_err *err);
 void owu_driver_store_free(struct owu_driver_store *s);

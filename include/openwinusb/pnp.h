@@ -76,8 +76,8 @@ struct owu_devnode {
     char *description;           /* product string, IAD/interface string, or a class name */
     char *location;              /* "Port_#0003.Hub_#0001"-style location information
                                     ("" for the computer and root hubs) */
-    unsigned hub_number;         /* root hubs: bus number; hub devices: next free number in the
-                                    tree; the "Hub_#" their children's location shows */
+    unsigned hub_number;         /* hubs (root or not): next number from the tree's counter in
+                                    creation order; the "Hub_#" their children's location shows */
 
     /* Device-level facts (devices) or function-level facts (functions). */
     uint16_t vid, pid, rev;      /* rev = bcdDevice */
@@ -110,7 +110,9 @@ struct owu_devnode {
 
     struct owu_devnode *parent;
     struct owu_devnode *first_child;
+    struct owu_devnode *last_child;     /* so that adding a child is O(1) */
     struct owu_devnode *next_sibling;
+    unsigned hub_counter;               /* top node of a tree: hub numbers handed out so far */
 };
 
 /* Creates a node of the given kind with no IDs; frees the whole subtree with _free

@@ -13,6 +13,10 @@
 #include <openwinusb/error.h>
 #include <openwinusb/pnp.h>
 
+struct owu_devif_table;
+struct owu_registry;
+struct owu_driver_store;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -55,6 +59,16 @@ int owu_stack_unplug(struct owu_stack *stack, unsigned bus_number, unsigned port
  * owu_stack_close. */
 int owu_stack_open_devinfo(const struct owu_devinfo *info, const struct owu_pnp_options *pnp,
                            struct owu_stack **out, owu_err *err);
+
+/* The PnP manager's state: device interfaces (lookup by interface class GUID), Device
+ * Parameters, and the driver store the stack chose drivers from. Thread-safe objects. */
+struct owu_devif_table *owu_stack_interfaces(struct owu_stack *stack);
+struct owu_registry *owu_stack_registry(struct owu_stack *stack);
+const struct owu_driver_store *owu_stack_driver_store(struct owu_stack *stack);
+
+/* Moves the PnP manager's notes (skipped INF lines, damaged stores, devices without a
+ * driver's settings ...) into `out`; returns how many. */
+size_t owu_stack_take_notes(struct owu_stack *stack, owu_strlist *out);
 
 #ifdef __cplusplus
 }

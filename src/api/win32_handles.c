@@ -27,7 +27,7 @@ static HANDLE make_handle(size_t slot, uint16_t gen)
 static struct slot *slot_of(HANDLE h)
 {
     uintptr_t v = (uintptr_t)h;
-    if (v == 0 || (v & 3u) || (v >> 34) != 0)
+    if (v == 0 || (v & 3u) || ((uint64_t)v >> 34) != 0)
         return NULL;
     v >>= 2;
     size_t idx = (size_t)(v & 0xFFFFu);

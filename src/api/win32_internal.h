@@ -104,6 +104,8 @@ HANDLE owu_w32_overlapped_start(struct owu_w32_file *file, LPOVERLAPPED ov);
 /* Completion: InternalHigh, then Internal, then the event; the file's event too. */
 void owu_w32_overlapped_finish(struct owu_w32_file *file, LPOVERLAPPED ov, HANDLE event,
                                int status, size_t bytes);
+/* A request refused before it started: Internal gets its status, no event is signalled. */
+void owu_w32_overlapped_refuse(LPOVERLAPPED ov, int status);
 /* GetOverlappedResult on a file object. */
 BOOL owu_w32_overlapped_result(struct owu_w32_file *file, LPOVERLAPPED ov, LPDWORD bytes, BOOL wait);
 

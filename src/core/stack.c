@@ -13,6 +13,7 @@
 #include "core/enumerate.h"
 #include "hcd/buses.h"
 #include "hcd/vbus.h"
+#include "pnp/pnp_manager.h"
 
 struct stack_bus {
     struct owu_hcd *hcd;
@@ -24,6 +25,7 @@ struct owu_stack {
     struct owu_stack_options opt;
     struct owu_enum_options eopt;
     struct owu_devnode *root;
+    struct owu_pnp_manager *pm;
     struct stack_bus buses[OWU_MAX_BUSES];
     unsigned num_buses;
     bool closing;
@@ -56,6 +58,7 @@ static void on_hotplug(struct owu_hcd *hcd, struct owu_usb_device *dev, bool arr
         struct owu_devnode *node = dev->devnode;
         dev->devnode = NULL;
         if (node) {
+            owu_pnp_remove(stack->pm, node);
             if (node->parent)
                 owu_devnode_remove_child(node->parent, node);
             owu_devnode_free(node);
@@ -79,8 +82,8 @@ static void on_hotplug(struct owu_hcd *hcd, struct owu_usb_device *dev, bool arr
                  : owu_fail(&err, OWU_E_NOTFOUND, "unknown bus");
     if (!bus)
         owu_devinfo_free(info);
-    if (rc == OWU_OK && node->composite && !node->failure)
-        rc = owu_usbccgp_create_functions(node, &stack->opt.pnp, &err);
+    if (rc == OWU_OK)
+        rc = owu_pnp_start(stack->pm, node, &err);
     if (rc != OWU_OK)
         fprintf(stderr, "openwinusb: %s: %s\n", dev->location, err.msg);
     if (node) {
@@ -124,7 +127,7 @@ static int add_bus(struct owu_stack *stack, struct owu_hcd *hcd, const char *des
     struct stack_bus *b = &stack->buses[stack->num_buses];
     b->hcd = hcd;
     b->hub = owu_pnp_build_root_hub(stack->root, hcd->bus_number, hcd->superspeed, description);
-    if (!b->hub)
+    if (!b->hub || owu_pnp_start(stack->pm, b->hub, NULL) == OWU_E_NOMEM)
         return OWU_E_NOMEM;
     hcd->hotplug = on_hotplug;
     hcd->hotplug_ctx = stack;
@@ -132,11 +135,13 @@ static int add_bus(struct owu_stack *stack, struct owu_hcd *hcd, const char *des
     return OWU_OK;
 }
 
-static struct owu_stack *stack_new(const struct owu_stack_options *opt)
+static struct owu_stack *stack_new(const struct owu_stack_options *opt, owu_err *err)
 {
     struct owu_stack *stack = calloc(1, sizeof *stack);
-    if (!stack)
+    if (!stack) {
+        owu_fail(err, OWU_E_NOMEM, "out of memory");
         return NULL;
+    }
     pthread_mutex_init(&stack->lock, NULL);
     if (opt)
         stack->opt = *opt;
@@ -145,9 +150,15 @@ static struct owu_stack *stack_new(const struct owu_stack_options *opt)
     owu_enum_options_default(&stack->eopt);
     if (stack->opt.enum_timeout_ms)
         stack->eopt.timeout_ms = stack->opt.enum_timeout_ms;
+    if (owu_pnp_manager_open(&stack->opt.pnp, &stack->pm, err) != OWU_OK) {
+        free(stack);
+        return NULL;
+    }
     stack->root = owu_devnode_new(OWU_NODE_ROOT);
     if (!stack->root) {
+        owu_pnp_manager_close(stack->pm);
         free(stack);
+        owu_fail(err, OWU_E_NOMEM, "out of memory");
         return NULL;
     }
     stack->root->device_id = strdup("ROOT\\OPENWINUSB");
@@ -159,9 +170,9 @@ static struct owu_stack *stack_new(const struct owu_stack_options *opt)
 int owu_stack_open(const struct owu_stack_options *opt, struct owu_stack **out, owu_err *err)
 {
     *out = NULL;
-    struct owu_stack *stack = stack_new(opt);
+    struct owu_stack *stack = stack_new(opt, err);
     if (!stack)
-        return owu_fail(err, OWU_E_NOMEM, "out of memory");
+        return err ? err->code : OWU_E_NOMEM;
     const char *spec = stack->opt.buses;
     if (!spec)
         spec = getenv("OPENWINUSB_BUSES");
@@ -219,8 +230,24 @@ void owu_stack_close(struct owu_stack *stack)
     for (unsigned i = 0; i < stack->num_buses; i++)
         owu_hcd_destroy(stack->buses[i].hcd);
     owu_devnode_free(stack->root);
+    owu_pnp_manager_close(stack->pm);
     pthread_mutex_destroy(&stack->lock);
     free(stack);
+}
+
+struct owu_devif_table *owu_stack_interfaces(struct owu_stack *stack) { return stack->pm->interfaces; }
+struct owu_registry *owu_stack_registry(struct owu_stack *stack) { return stack->pm->registry; }
+const struct owu_driver_store *owu_stack_driver_store(struct owu_stack *stack) { return stack->pm->store; }
+
+size_t owu_stack_take_notes(struct owu_stack *stack, owu_strlist *out)
+{
+    pthread_mutex_lock(&stack->pm->notes_lock);
+    size_t n = stack->pm->notes.n;
+    for (size_t i = 0; i < n; i++)
+        owu_strlist_add(out, stack->pm->notes.v[i]);
+    owu_strlist_clear(&stack->pm->notes);
+    pthread_mutex_unlock(&stack->pm->notes_lock);
+    return n;
 }
 
 static struct owu_devnode *find_in(struct owu_devnode *n, const char *key)
@@ -281,9 +308,9 @@ int owu_stack_open_devinfo(const struct owu_devinfo *info, const struct owu_pnp_
     if (pnp)
         opt.pnp = *pnp;
     *out = NULL;
-    struct owu_stack *stack = stack_new(&opt);
+    struct owu_stack *stack = stack_new(&opt, err);
     if (!stack)
-        return owu_fail(err, OWU_E_NOMEM, "out of memory");
+        return err ? err->code : OWU_E_NOMEM;
     /* A file-described device answers instantly or never: no need for Windows' 5 s. */
     stack->eopt.timeout_ms = 500;
     struct owu_hcd *hcd = owu_vbus_create(1, err);

@@ -15,6 +15,8 @@ struct owu_usb_device *owu_usb_device_new(struct owu_hcd *hcd, unsigned port, en
     if (!dev)
         return NULL;
     dev->hcd = hcd;
+    if (hcd)
+        owu_hcd_ref(hcd);
     dev->port = port;
     dev->speed = speed;
     dev->removable = true;
@@ -41,11 +43,14 @@ void owu_usb_device_unref(struct owu_usb_device *dev)
     pthread_mutex_unlock(&dev->lock);
     if (left > 0)
         return;
-    if (dev->hcd && dev->hcd->ops->release_device)
-        dev->hcd->ops->release_device(dev);
+    struct owu_hcd *hcd = dev->hcd;
+    if (hcd && hcd->ops->release_device)
+        hcd->ops->release_device(dev);
     owu_devinfo_free(dev->info);
     pthread_mutex_destroy(&dev->lock);
     free(dev);
+    if (hcd)
+        owu_hcd_unref(hcd);
 }
 
 bool owu_usb_device_gone(struct owu_usb_device *dev)
@@ -149,8 +154,40 @@ int owu_dev_release_interface(struct owu_usb_device *dev, uint8_t intf)
     return OWU_OK;
 }
 
+void owu_hcd_init(struct owu_hcd *hcd, const struct owu_hcd_ops *ops, unsigned bus_number,
+                  const char *name)
+{
+    hcd->ops = ops;
+    hcd->bus_number = bus_number;
+    snprintf(hcd->name, sizeof hcd->name, "%s", name);
+    hcd->refcount = 1;
+    pthread_mutex_init(&hcd->ref_lock, NULL);
+}
+
+void owu_hcd_ref(struct owu_hcd *hcd)
+{
+    pthread_mutex_lock(&hcd->ref_lock);
+    hcd->refcount++;
+    pthread_mutex_unlock(&hcd->ref_lock);
+}
+
+void owu_hcd_unref(struct owu_hcd *hcd)
+{
+    pthread_mutex_lock(&hcd->ref_lock);
+    int left = --hcd->refcount;
+    pthread_mutex_unlock(&hcd->ref_lock);
+    if (left > 0)
+        return;
+    pthread_mutex_destroy(&hcd->ref_lock);
+    if (hcd->ops->destroy)
+        hcd->ops->destroy(hcd);
+}
+
 void owu_hcd_destroy(struct owu_hcd *hcd)
 {
-    if (hcd && hcd->ops->destroy)
-        hcd->ops->destroy(hcd);
+    if (!hcd)
+        return;
+    if (hcd->ops->shutdown)
+        hcd->ops->shutdown(hcd);
+    owu_hcd_unref(hcd);
 }

@@ -76,7 +76,11 @@ struct owu_hcd_ops {
 
     /* Device released for good (refcount reached zero): free hcd_priv. */
     void (*release_device)(struct owu_usb_device *dev);
-    /* The bus is being destroyed; every device has already been reported gone. */
+    /* The bus is going away: report every device gone (completing their URBs with
+     * OWU_E_NODEV) and stop the backend's threads. Devices may still be referenced after it. */
+    void (*shutdown)(struct owu_hcd *hcd);
+    /* Free the bus object; called when the last reference (the owner's and one per device
+     * object still alive) is dropped, so no device can reach a freed bus. */
     void (*destroy)(struct owu_hcd *hcd);
 };
 
@@ -93,7 +97,15 @@ struct owu_hcd {
     void *priv;
     owu_hotplug_fn hotplug;
     void *hotplug_ctx;
+    int refcount;                /* owner + every live struct owu_usb_device of the bus */
+    pthread_mutex_t ref_lock;
 };
+
+/* Backends call this when they create the bus object (refcount 1, owned by the creator). */
+void owu_hcd_init(struct owu_hcd *hcd, const struct owu_hcd_ops *ops, unsigned bus_number,
+                  const char *name);
+void owu_hcd_ref(struct owu_hcd *hcd);
+void owu_hcd_unref(struct owu_hcd *hcd);
 
 /* Device objects. new: refcount 1, owned by the backend until it reports the device left. */
 struct owu_usb_device *owu_usb_device_new(struct owu_hcd *hcd, unsigned port, enum owu_speed speed);
@@ -113,6 +125,7 @@ int owu_dev_clear_halt(struct owu_usb_device *dev, uint8_t endpoint, unsigned ti
 int owu_dev_claim_interface(struct owu_usb_device *dev, uint8_t intf, unsigned flags);
 int owu_dev_release_interface(struct owu_usb_device *dev, uint8_t intf);
 
+/* Shuts the bus down (every device reported gone) and drops the owner's reference. */
 void owu_hcd_destroy(struct owu_hcd *hcd);
 
 #endif

@@ -323,6 +323,7 @@ static void free_vdev(struct owu_vdev *vd)
     free(vd);
 }
 
+static void vbus_shutdown(struct owu_hcd *hcd);
 static void vbus_destroy(struct owu_hcd *hcd);
 
 static const struct owu_hcd_ops vbus_ops = {
@@ -335,6 +336,7 @@ static const struct owu_hcd_ops vbus_ops = {
     .suspend = vbus_suspend,
     .resume = vbus_resume,
     .get_frame_number = vbus_get_frame_number,
+    .shutdown = vbus_shutdown,
     .destroy = vbus_destroy,
 };
 
@@ -345,16 +347,15 @@ struct owu_hcd *owu_vbus_create(unsigned bus_number, owu_err *err)
         owu_fail(err, OWU_E_NOMEM, "virtual bus %u: out of memory", bus_number);
         return NULL;
     }
-    bus->hcd.ops = &vbus_ops;
-    bus->hcd.bus_number = bus_number;
+    owu_hcd_init(&bus->hcd, &vbus_ops, bus_number, "virtual");
     bus->hcd.priv = bus;
-    snprintf(bus->hcd.name, sizeof bus->hcd.name, "virtual");
     bus->epoch_ns = owu_now_ns();
     pthread_mutex_init(&bus->lock, NULL);
     pthread_cond_init(&bus->cond, NULL);
     if (pthread_create(&bus->thread, NULL, completion_main, bus) != 0) {
         pthread_cond_destroy(&bus->cond);
         pthread_mutex_destroy(&bus->lock);
+        pthread_mutex_destroy(&bus->hcd.ref_lock);
         free(bus);
         owu_fail(err, OWU_E_NOMEM, "virtual bus %u: cannot start its completion thread", bus_number);
         return NULL;
@@ -415,7 +416,6 @@ int owu_vbus_plug(struct owu_hcd *hcd, const struct owu_vdev_model *model, const
             pthread_mutex_unlock(&bus->lock);
             vd->priv = (free(vd->priv), NULL);
             free(vd);
-            dev->hcd = NULL;
             owu_usb_device_unref(dev);
             return owu_fail(err, rc, "virtual bus %u: model %s failed to start (%s)",
                             hcd->bus_number, model->name, owu_status_name(rc));
@@ -472,17 +472,24 @@ struct owu_vdev *owu_vbus_port(struct owu_hcd *hcd, unsigned port)
     return vd;
 }
 
-static void vbus_destroy(struct owu_hcd *hcd)
+static void vbus_shutdown(struct owu_hcd *hcd)
 {
     struct owu_vbus *bus = to_vbus(hcd);
     for (unsigned p = 1; p <= OWU_VBUS_MAX_PORTS; p++)
         if (bus->ports[p])
             owu_vbus_unplug(hcd, p);
+    /* Deliver what is still on the done list, then stop the completion thread. Devices that
+     * outlive this see dev->gone and never reach the bus again except to lock it in cancel. */
     pthread_mutex_lock(&bus->lock);
     bus->stop = true;
     pthread_cond_signal(&bus->cond);
     pthread_mutex_unlock(&bus->lock);
     pthread_join(bus->thread, NULL);
+}
+
+static void vbus_destroy(struct owu_hcd *hcd)
+{
+    struct owu_vbus *bus = to_vbus(hcd);
     pthread_cond_destroy(&bus->cond);
     pthread_mutex_destroy(&bus->lock);
     free(bus);

@@ -54,6 +54,8 @@ static void devnode_free_tree(struct owu_devnode *top)
         struct owu_devnode *next = NULL;
         if (n != top) {
             n->parent->first_child = n->next_sibling;
+            if (!n->next_sibling)
+                n->parent->last_child = NULL;
             next = n->next_sibling ? n->next_sibling : n->parent;
         }
         free_node(n);
@@ -76,10 +78,11 @@ void owu_devnode_add_child(struct owu_devnode *parent, struct owu_devnode *child
         return;
     if (child->parent)
         owu_devnode_remove_child(child->parent, child);
-    struct owu_devnode **link = &parent->first_child;
-    while (*link)
-        link = &(*link)->next_sibling;
-    *link = child;
+    if (parent->last_child)
+        parent->last_child->next_sibling = child;
+    else
+        parent->first_child = child;
+    parent->last_child = child;
     child->next_sibling = NULL;
     child->parent = parent;
 }
@@ -88,9 +91,12 @@ void owu_devnode_remove_child(struct owu_devnode *parent, struct owu_devnode *ch
 {
     if (!parent || !child)
         return;
-    for (struct owu_devnode **link = &parent->first_child; *link; link = &(*link)->next_sibling) {
+    struct owu_devnode *prev = NULL;
+    for (struct owu_devnode **link = &parent->first_child; *link; prev = *link, link = &(*link)->next_sibling) {
         if (*link == child) {
             *link = child->next_sibling;
+            if (parent->last_child == child)
+                parent->last_child = prev;
             child->next_sibling = NULL;
             child->parent = NULL;
             return;

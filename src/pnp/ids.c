@@ -238,15 +238,20 @@ static void root_hub_instance(unsigned bus_number, char *out, size_t outsz)
     snprintf(out, outsz, "4&%X&0&0", owu_fnv1a32(name));
 }
 
+static unsigned next_hub_number(struct owu_devnode *node);
+
 struct owu_devnode *owu_pnp_build_root_hub(struct owu_devnode *root, unsigned bus_number,
                                            bool superspeed, const char *description)
 {
     struct owu_devnode *n = owu_devnode_new(OWU_NODE_HUB);
     if (!n)
         return NULL;
-    n->hub_number = bus_number;
-    if (root)
+    if (root) {
         owu_devnode_add_child(root, n);
+        n->hub_number = next_hub_number(n);
+    } else {
+        n->hub_number = bus_number;
+    }
     char inst[32];
     root_hub_instance(bus_number, inst, sizeof inst);
     if (!description)
@@ -273,26 +278,14 @@ static int port_prefix(const struct owu_devnode *parent, char *out, size_t outsz
     return OWU_OK;
 }
 
-/* Hub numbers for locations: external hubs take the next number after every hub number in
- * the tree (root hubs use their bus number), in enumeration order. */
-static unsigned next_hub_number(const struct owu_devnode *node)
+/* Hub numbers for locations: every hub of a tree — root hubs and external hubs alike —
+ * takes the next number from a counter kept on the tree's top node, in creation order. */
+static unsigned next_hub_number(struct owu_devnode *node)
 {
-    const struct owu_devnode *top = node;
+    struct owu_devnode *top = node;
     while (top->parent)
         top = top->parent;
-    unsigned max = 0;
-    for (const struct owu_devnode *n = top; n;) {
-        if (n->hub_number > max)
-            max = n->hub_number;
-        if (n->first_child) {
-            n = n->first_child;
-            continue;
-        }
-        while (n && n != top && !n->next_sibling)
-            n = n->parent;
-        n = (n && n != top) ? n->next_sibling : NULL;
-    }
-    return max + 1;
+    return ++top->hub_counter;
 }
 
 /* ---- devices on a hub port ----------------------------------------------------------- */

@@ -682,8 +682,10 @@ int owu_registry_get_value(struct owu_registry *reg, const char *instance_id, co
         return rc;
     const struct owu_regkey *k = owu_regdb_find(&reg->db, instance_id);
     const struct owu_regval *v = k ? owu_regkey_find(k, name) : NULL;
+    char pn[OWU_REGDB_PRINTABLE_SIZE];
     if (!v)
-        rc = owu_fail(err, OWU_E_NOTFOUND, "%s: no value \"%s\" in Device Parameters", instance_id, name);
+        rc = owu_fail(err, OWU_E_NOTFOUND, "%s: no value \"%s\" in Device Parameters", instance_id,
+                      owu_regdb_printable(name, pn, sizeof pn));
     else
         rc = copy_value(v, out, err);
     read_end(reg);
@@ -719,8 +721,10 @@ int owu_registry_delete_value(struct owu_registry *reg, const char *instance_id,
         return err ? err->code : OWU_E_IO;
     struct owu_regkey *k = owu_regdb_find(db, instance_id);
     bool changed = k && owu_regkey_delete(k, name);
+    char pn[OWU_REGDB_PRINTABLE_SIZE];
     rc = changed ? OWU_OK
-                 : owu_fail(err, OWU_E_NOTFOUND, "%s: no value \"%s\" in Device Parameters", instance_id, name);
+                 : owu_fail(err, OWU_E_NOTFOUND, "%s: no value \"%s\" in Device Parameters", instance_id,
+                            owu_regdb_printable(name, pn, sizeof pn));
     return owu_registry_write_end(reg, rc, changed, err);
 }
 
@@ -771,10 +775,10 @@ static int get_typed(struct owu_registry *reg, const char *id, const char *name,
     if (rc < 0)
         return rc;
     if (p->type != want1 && p->type != want2) {
-        char got[32];
+        char got[32], pn[OWU_REGDB_PRINTABLE_SIZE];
         snprintf(got, sizeof got, "%s", owu_registry_type_name(p->type));
         rc = owu_fail(err, OWU_E_INVAL, "%s: Device Parameters value \"%s\" is %s, expected %s", id,
-                      name, got, owu_registry_type_name(want1));
+                      owu_regdb_printable(name, pn, sizeof pn), got, owu_registry_type_name(want1));
         owu_registry_property_clear(p);
     }
     return rc;
@@ -880,9 +884,11 @@ int owu_registry_set_multi_sz(struct owu_registry *reg, const char *instance_id,
         return owu_fail(err, OWU_E_INVAL, "owu_registry_set_multi_sz: NULL list");
     size_t len = 1;
     for (size_t i = 0; i < n; i++) {
+        char pi[OWU_REGDB_PRINTABLE_SIZE], pn[OWU_REGDB_PRINTABLE_SIZE];
         if (!v[i] || !*v[i])
             return owu_fail(err, OWU_E_INVAL, "%s: REG_MULTI_SZ \"%s\": string %zu is %s",
-                            instance_id ? instance_id : "?", name ? name : "?", i, v[i] ? "empty" : "NULL");
+                            owu_regdb_printable(instance_id, pi, sizeof pi),
+                            owu_regdb_printable(name, pn, sizeof pn), i, v[i] ? "empty" : "NULL");
         size_t l = strlen(v[i]);
         if (l > OWU_REG_MAX_VALUE_LEN)
             return owu_fail(err, OWU_E_INVAL, "REG_MULTI_SZ value: string %zu is too long", i);

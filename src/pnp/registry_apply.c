@@ -61,13 +61,15 @@ static int append_multi(struct owu_regkey *k, const char *name, const struct owu
         return OWU_OK;
     }
     owu_err e;
+    char pn[OWU_REGDB_PRINTABLE_SIZE];
+    owu_regdb_printable(name, pn, sizeof pn);
     if (owu_registry_check_value(r->type, r->data, r->len, &e) < 0) {
-        note(notes, "%s: \"%s\": %s; line ignored", at, name, e.msg);
+        note(notes, "%s: \"%s\": %s; line ignored", at, pn, e.msg);
         return OWU_OK;
     }
     const struct owu_regval *old = owu_regkey_find(k, name);
     if (old && old->type != OWU_REG_MULTI_SZ) {
-        note(notes, "%s: APPEND to \"%s\", which is %s, not REG_MULTI_SZ; line ignored", at, name,
+        note(notes, "%s: APPEND to \"%s\", which is %s, not REG_MULTI_SZ; line ignored", at, pn,
              owu_registry_type_name(old->type));
         return OWU_OK;
     }
@@ -115,14 +117,15 @@ static int run_addreg(struct owu_regdb *db, const char *id, const struct owu_inf
         where(r, at, sizeof at);
         const char *root = r->root ? r->root : "";
         const char *name = r->name ? r->name : "";
+        char pt[OWU_REGDB_PRINTABLE_SIZE];
         if (strcasecmp(root, "HKR") != 0) {
             note(notes, "%s: AddReg root \"%s\" is not the device's hardware key (only HKR goes to "
-                        "Device Parameters); line ignored", at, root);
+                        "Device Parameters); line ignored", at, owu_regdb_printable(root, pt, sizeof pt));
             continue;
         }
         if (r->subkey && *r->subkey) {
             note(notes, "%s: subkey \"%s\" under Device Parameters is not supported; line ignored", at,
-                 r->subkey);
+                 owu_regdb_printable(r->subkey, pt, sizeof pt));
             continue;
         }
         owu_err e;

@@ -45,6 +45,68 @@ int owu_registry_check_instance_id(const char *id, owu_err *err)
     return OWU_OK;
 }
 
+size_t owu_regdb_utf8_seq(const uint8_t *s, size_t n)
+{
+    uint8_t c = s[0];
+    size_t len;
+    uint32_t min;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    uint32_t cp = c & (0x7F >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
+}
+
+const char *owu_regdb_printable(const char *s, char *buf, size_t size)
+{
+    if (size < 8) {
+        if (size)
+            buf[0] = '\0';
+        return buf;
+    }
+    if (!s)
+        s = "(null)";
+    const uint8_t *p = (const uint8_t *)s;
+    size_t n = strlen(s), o = 0, i = 0;
+    while (i < n && o + 4 < size) {
+        size_t l = p[i] >= 0x80 ? owu_regdb_utf8_seq(p + i, n - i) : (p[i] >= 0x20 && p[i] != 0x7F);
+        if (l == 0) {
+            buf[o++] = '?';
+            i++;
+        } else if (o + l + 4 <= size) {
+            memcpy(buf + o, p + i, l);
+            o += l;
+            i += l;
+        } else {
+            break;
+        }
+    }
+    if (i < n) {
+        memcpy(buf + o, "...", 3);
+        o += 3;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 int owu_regdb_check_name(const char *name, owu_err *err)
 {
     if (!name)
@@ -247,12 +309,13 @@ struct owu_regval *owu_regkey_find(const struct owu_regkey *k, const char *name)
 int owu_regkey_set(struct owu_regkey *k, const char *name, uint32_t type, const uint8_t *data,
                    size_t len, owu_err *err)
 {
+    char pn[OWU_REGDB_PRINTABLE_SIZE];
     int rc = owu_regdb_check_name(name, err);
     if (rc < 0)
         return owu_err_wrap(err, "%s: ", k->id);
     rc = owu_registry_check_value(type, data, len, err);
     if (rc < 0)
-        return owu_err_wrap(err, "%s: \"%s\": ", k->id, name);
+        return owu_err_wrap(err, "%s: \"%s\": ", k->id, owu_regdb_printable(name, pn, sizeof pn));
     if (type == OWU_REG_MULTI_SZ && len == 2)
         len = 1;   /* "\0\0" and "\0" are the same empty list; keep one spelling */
 
@@ -273,7 +336,7 @@ int owu_regkey_set(struct owu_regkey *k, const char *name, uint32_t type, const 
     if (k->n >= OWU_REG_MAX_VALUES) {
         free(copy);
         return owu_fail(err, OWU_E_INVAL, "%s: already holds the limit of %u values; \"%s\" not added",
-                        k->id, OWU_REG_MAX_VALUES, name);
+                        k->id, OWU_REG_MAX_VALUES, owu_regdb_printable(name, pn, sizeof pn));
     }
     if (k->n == k->cap) {
         size_t cap = k->cap ? k->cap * 2 : 8;

@@ -65,37 +65,6 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
         buf_put(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-/* Length of the valid UTF-8 sequence starting at s (at most n bytes), 0 if none. */
-static size_t utf8_seq(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    size_t len;
-    uint32_t min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    uint32_t cp = c & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 /* A quoted string: '"', '%', control bytes, DEL and bytes that are not valid UTF-8 become
  * %XX; everything else (including UTF-8) is written as is. */
 static void put_quoted(struct buf *b, const uint8_t *s, size_t n)
@@ -104,7 +73,7 @@ static void put_quoted(struct buf *b, const uint8_t *s, size_t n)
     for (size_t i = 0; i < n;) {
         uint8_t c = s[i];
         if (c >= 0x80) {
-            size_t l = utf8_seq(s + i, n - i);
+            size_t l = owu_regdb_utf8_seq(s + i, n - i);
             if (l) {
                 buf_put(b, s + i, l);
                 i += l;
@@ -564,50 +533,46 @@ static void parse_key_line(struct parser *ps, struct cursor *c)
         problem(ps, "%s; record dropped", why);
         return;
     }
+    /* The ID is what matters: damaged attributes are reported and skipped, the key kept. */
     char *driver = NULL, *msos = NULL;
-    char attr[16];
-    bool bad = false;
+    char attr[16], pa[OWU_REGDB_PRINTABLE_SIZE];
     for (;;) {
         skip_blanks(c);
         if (c->p >= c->end)
             break;
         if (!next_word(c, attr, sizeof attr)) {
-            snprintf(why, sizeof why, "expected an attribute name at column %zu", column(c));
-            bad = true;
+            problem(ps, "expected an attribute name at column %zu; rest of the record ignored", column(c));
             break;
         }
         char **slot = strcmp(attr, "driver") == 0 ? &driver : strcmp(attr, "msos") == 0 ? &msos : NULL;
         char *val = NULL;
         if (next_cstring(c, &val, attr, why, sizeof why) < 0) {
-            bad = true;
+            if (ps->oom)
+                break;
+            problem(ps, "%s; rest of the record ignored", why);
             break;
         }
-        if (!slot || *slot) {
-            snprintf(why, sizeof why, "%s attribute \"%s\"", slot ? "repeated" : "unknown", attr);
-            free(val);
-            bad = true;
-            break;
+        if (!slot || *slot)
+            problem(ps, "%s attribute \"%s\" ignored", slot ? "repeated" : "unknown",
+                    owu_regdb_printable(attr, pa, sizeof pa));
+        else if (slot == &msos && strlen(val) != OWU_REGDB_FP_LEN)
+            problem(ps, "msos fingerprint is not %u characters; ignored", OWU_REGDB_FP_LEN);
+        else {
+            *slot = val;
+            val = NULL;
         }
-        *slot = val;
+        free(val);
     }
-    if (!bad && msos && strlen(msos) != OWU_REGDB_FP_LEN) {
-        snprintf(why, sizeof why, "msos fingerprint is not %u characters", OWU_REGDB_FP_LEN);
-        bad = true;
-    }
-    if (!bad) {
-        bool created;
-        struct owu_regkey *k = get_key(ps, id, &created, why, sizeof why);
-        if (!k) {
-            bad = true;
-        } else {
-            if (!created)
-                problem(ps, "second key record for %s; attributes merged", id);
-            if ((driver && owu_regkey_set_driver(k, driver) < 0) || (msos && owu_regkey_set_msos(k, msos) < 0))
-                ps->oom = true;
-        }
-    }
-    if (bad)
+    bool created;
+    struct owu_regkey *k = get_key(ps, id, &created, why, sizeof why);
+    if (!k) {
         problem(ps, "%s; record dropped", why);
+    } else {
+        if (!created)
+            problem(ps, "second key record for %s; attributes merged", id);
+        if ((driver && owu_regkey_set_driver(k, driver) < 0) || (msos && owu_regkey_set_msos(k, msos) < 0))
+            ps->oom = true;
+    }
     free(id);
     free(driver);
     free(msos);
@@ -615,7 +580,7 @@ static void parse_key_line(struct parser *ps, struct cursor *c)
 
 static void parse_value_line(struct parser *ps, struct cursor *c)
 {
-    char why[360], *id = NULL, *name = NULL, word[24];
+    char why[360], *id = NULL, *name = NULL, word[24], pn[OWU_REGDB_PRINTABLE_SIZE];
     uint8_t *data = NULL;
     size_t len = 0;
     uint32_t type = 0;
@@ -653,7 +618,8 @@ static void parse_value_line(struct parser *ps, struct cursor *c)
                 snprintf(why, sizeof why, "%s", e.msg);
                 rc = OWU_E_PARSE;
             } else if (dup) {
-                problem(ps, "second record for value \"%s\" of %s; the later one kept", name, id);
+                problem(ps, "second record for value \"%s\" of %s; the later one kept",
+                        owu_regdb_printable(name, pn, sizeof pn), id);
             }
         }
     }
@@ -736,7 +702,7 @@ int owu_regdb_parse(const char *text, size_t len, const char *fname, struct owu_
             after_end_reported = true;
             continue;
         }
-        if (!next_word(&c, word, sizeof word)) {
+        if (!next_word(&c, word, sizeof word) || !word[0]) {
             problem(&ps, "expected a record keyword at column %zu; line dropped", column(&c));
             records++;
             continue;
@@ -757,7 +723,8 @@ int owu_regdb_parse(const char *text, size_t len, const char *fname, struct owu_
                 problem(&ps, "end record counts %llu records, the file has %zu (lines lost or added)",
                         (unsigned long long)n, records);
         } else {
-            problem(&ps, "unknown record \"%.20s\"; line dropped", word);
+            char pw[24];
+            problem(&ps, "unknown record \"%s\"; line dropped", owu_regdb_printable(word, pw, sizeof pw));
             records++;
         }
     }

@@ -254,6 +254,13 @@ int owu_winusb_intf_acquire(struct owu_winusb_dev *dev, unsigned index, struct o
     return rc;
 }
 
+void owu_winusb_intf_abort(struct owu_winusb_intf *intf)
+{
+    pthread_mutex_lock(&intf->dev->lock);
+    abort_intf_locked(intf);
+    pthread_mutex_unlock(&intf->dev->lock);
+}
+
 void owu_winusb_intf_release(struct owu_winusb_intf *intf)
 {
     if (!intf)

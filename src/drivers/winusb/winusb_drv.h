@@ -104,6 +104,8 @@ void owu_winusb_dev_abort_all(struct owu_winusb_dev *dev);
  * interface, OWU_E_BUSY when it is already handed out. Takes a device reference.
  * Policies of a handed-out interface start at their defaults. */
 int owu_winusb_intf_acquire(struct owu_winusb_dev *dev, unsigned index, struct owu_winusb_intf **out);
+/* Aborts every request of the interface's pipes and waits until they completed. */
+void owu_winusb_intf_abort(struct owu_winusb_intf *intf);
 /* Aborts the interface's pipes (waits for their requests), returns it, drops the reference. */
 void owu_winusb_intf_release(struct owu_winusb_intf *intf);
 

@@ -1,0 +1,56 @@
+/* Device-interface lookups for SetupDi*, CM_* and CreateFile: the process's interface table
+ * (after registering what the tree's WinUSB devices offer) filtered by presence. */
+#include "api/win32_internal.h"
+
+#include <string.h>
+
+#include "api/process_stack.h"
+
+bool owu_w32_instance_present(const char *instance_id)
+{
+    struct owu_stack *stack = owu_process_stack(NULL);
+    if (!stack || !instance_id)
+        return false;
+    owu_stack_lock(stack);
+    struct owu_devnode *n = owu_stack_find(stack, instance_id);
+    bool present = n && n->bus_device && !owu_usb_device_gone(n->bus_device);
+    owu_stack_unlock(stack);
+    return present;
+}
+
+int owu_w32_query_interfaces(const GUID *cls, const char *instance_id, bool present_only,
+                             struct owu_devif_info **out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    owu_process_sync_interfaces();
+    struct owu_devif_table *t = owu_process_devif();
+    if (!t)
+        return OWU_E_NOMEM;
+    struct owu_guid g;
+    if (cls)
+        memcpy(&g, cls, sizeof g);
+    struct owu_devif_info *v = NULL;
+    size_t n = 0;
+    int rc = owu_devif_query(t, cls ? &g : NULL, instance_id, present_only ? OWU_DEVIF_PRESENT : OWU_DEVIF_ALL,
+                             &v, &n, NULL);
+    if (rc != OWU_OK)
+        return rc;
+    if (present_only) {
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (owu_w32_instance_present(v[i].instance_id))
+                v[k++] = v[i];
+            else
+                owu_devif_info_clear(&v[i]);
+        }
+        n = k;
+    }
+    if (n == 0) {
+        owu_devif_infos_free(v, 0);
+        v = NULL;
+    }
+    *out = v;
+    *count = n;
+    return OWU_OK;
+}
