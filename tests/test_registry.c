@@ -689,7 +689,7 @@ static void test_damaged_files(void)
      * type, bad hex) is reported and dropped. */
     static const char invalid_values[] =
         "openwinusb-registry 1\n"
-        "key \"USB\\X\\1\"\n"
+        "key \"USB\\X\\1\" colour \"red\" driver \"d.inf:S\"\n"
         "value \"USB\\X\\1\" \"Big\" dword 0x100000000\n"
         "value \"USB\\X\\1\" \"M\" multi_sz \"a\" \"\"\n"
         "value \"USB\\X\\1\" \"T\" dwrd 1\n"
@@ -707,6 +707,11 @@ static void test_damaged_files(void)
     CHECK(strlist_has(&w, ":7: USB\\X\\1: \"S\": REG_SZ value: NUL inside the string"));
     CHECK(strlist_has(&w, ":8: device instance ID: byte 0x20"));
     CHECK_INT(dword_of(reg, "USB\\X\\1", "Good", 0), 7);
+    /* An unknown attribute costs only itself: the key and its install record stay. */
+    CHECK(strlist_has(&w, ":2: unknown attribute \"colour\" ignored"));
+    unsigned applied = 99;
+    CHECK_OK(owu_registry_install(reg, "USB\\X\\1", "D.INF:S", NULL, 0, NULL, 0, 0, &applied, NULL, &err), &err);
+    CHECK_INT(applied, 0);
     struct owu_property *v;
     size_t n;
     CHECK_OK(owu_registry_enum_values(reg, "USB\\X\\1", &v, &n, NULL), (owu_err *)NULL);
