@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "core/utf.h"
+
 #define STRING_DESC_MAX 255
 
 /* Checks bLength and bDescriptorType; returns the number of UTF-16 code units that were
@@ -25,33 +27,6 @@ static int string_units(const uint8_t *buf, size_t len, const char *what, size_t
     return OWU_OK;
 }
 
-static bool is_high_surrogate(uint32_t u) { return u >= 0xD800 && u <= 0xDBFF; }
-static bool is_low_surrogate(uint32_t u) { return u >= 0xDC00 && u <= 0xDFFF; }
-
-static size_t utf8_put(uint32_t cp, uint8_t out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (uint8_t)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (uint8_t)(0xC0 | cp >> 6);
-        out[1] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (uint8_t)(0xE0 | cp >> 12);
-        out[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (uint8_t)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (uint8_t)(0xF0 | cp >> 18);
-    out[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (uint8_t)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 int owu_string_desc_decode(const uint8_t *buf, size_t len, char *out, size_t outsz, owu_err *err)
 {
     size_t units;
@@ -62,23 +37,12 @@ int owu_string_desc_decode(const uint8_t *buf, size_t len, char *out, size_t out
         return 0;
     const uint8_t *s = buf + 2;
     size_t w = 0;
-    for (size_t i = 0; i < units; i++) {
-        uint32_t cp = owu_le16(s + 2 * i);
-        if (cp == 0)
+    for (size_t i = 0, used; i < units; i += used) {
+        if (owu_le16(s + 2 * i) == 0)
             break; /* padding some devices put after the text */
-        if (is_high_surrogate(cp)) {
-            uint32_t lo = i + 1 < units ? owu_le16(s + 2 * (i + 1)) : 0;
-            if (is_low_surrogate(lo)) {
-                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                i++;
-            } else {
-                cp = 0xFFFD;
-            }
-        } else if (is_low_surrogate(cp)) {
-            cp = 0xFFFD;
-        }
-        uint8_t enc[4];
-        size_t k = utf8_put(cp, enc);
+        uint32_t cp = owu_utf16_next(s, units, i, false, &used);
+        char enc[4];
+        size_t k = owu_utf8_put(cp, enc);
         if (w + k > outsz - 1)
             break; /* truncate on a character boundary, never mid-sequence */
         memcpy(out + w, enc, k);
@@ -105,7 +69,8 @@ int owu_string_desc_utf16(const uint8_t *buf, size_t len, uint16_t *out, size_t 
         out[n++] = u;
     }
     /* Do not leave half of a surrogate pair that truncation cut. */
-    if (n > 0 && n < units && is_high_surrogate(out[n - 1]) && is_low_surrogate(owu_le16(s + 2 * n)))
+    if (n > 0 && n < units && owu_utf16_is_high_surrogate(out[n - 1]) &&
+        owu_utf16_is_low_surrogate(owu_le16(s + 2 * n)))
         n--;
     out[n] = 0;
     return (int)n;

@@ -1,6 +1,7 @@
 /* JSON: a strict RFC 8259 reader building a small DOM, a streaming writer, and the hex
  * blob codec profiles use. The reader takes untrusted text; see json.h for its limits. */
 #include "core/json.h"
+#include "core/utf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,30 +51,6 @@ static size_t utf8_seq_len(const unsigned char *s, size_t avail)
         if ((s[i] & 0xC0) != 0x80)
             return 0;
     return n;
-}
-
-static size_t utf8_put(char *out, uint32_t cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* ---- reader ---------------------------------------------------------------------------- */
@@ -288,7 +265,7 @@ static int jp_string(struct jparser *p, char **out, size_t *out_len)
             goto fail;
         }
         /* An escape takes 6 or 12 bytes and yields at most 4: the buffer cannot overflow. */
-        n += utf8_put(buf + n, cp);
+        n += owu_utf8_put(cp, buf + n);
     }
     buf[n] = '\0';
     p->pos = end + 1;

@@ -4,6 +4,7 @@
  * character is ASCII), UTF-8 with or without BOM, and any other 8-bit text: a byte that
  * does not start a valid UTF-8 sequence is taken as Latin-1, so ANSI files keep their
  * characters instead of being rejected. */
+#include "core/utf.h"
 #include "pnp/inf_internal.h"
 
 #include <stdlib.h>
@@ -23,30 +24,6 @@ static unsigned line_at(const char *text, size_t pos)
             line++;
     }
     return line;
-}
-
-static size_t put_utf8(char *out, uint32_t cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 static int decode_utf16(struct owu_inf *inf, const uint8_t *p, size_t len, bool be, char **out,
@@ -71,22 +48,16 @@ static int decode_utf16(struct owu_inf *inf, const uint8_t *p, size_t len, bool 
         }
         if (u == 0x1A)   /* Ctrl-Z: end-of-file mark of old editors */
             break;
-        if (u >= 0xD800 && u <= 0xDBFF && i + 3 < len) {
-            uint32_t lo = be ? ((uint32_t)p[i + 2] << 8 | p[i + 3])
-                             : ((uint32_t)p[i + 3] << 8 | p[i + 2]);
-            if (lo >= 0xDC00 && lo <= 0xDFFF) {
-                o += put_utf8(buf + o, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
-                i += 2;
-                continue;
-            }
-        }
-        if (u >= 0xD800 && u <= 0xDFFF) {
+        size_t used;
+        uint32_t cp = owu_utf16_next(p, len / 2, i / 2, be, &used);
+        if (used == 2)
+            i += 2;
+        else if (cp == OWU_UTF_REPLACEMENT && u != OWU_UTF_REPLACEMENT) {
             if (!bad_surrogate)
                 bad_line = line_at(buf, o);
             bad_surrogate = true;
-            u = 0xFFFD;
         }
-        o += put_utf8(buf + o, u);
+        o += owu_utf8_put(cp, buf + o);
     }
     buf[o] = '\0';
     if (bad_surrogate)
@@ -161,7 +132,7 @@ static int decode_8bit(struct owu_inf *inf, const uint8_t *p, size_t len, char *
         }
         if (!latin1_line)
             latin1_line = line_at(buf, o);
-        o += put_utf8(buf + o, b);
+        o += owu_utf8_put(b, buf + o);
         i++;
     }
     buf[o] = '\0';

@@ -1,6 +1,7 @@
 /* Microsoft OS descriptors: MS OS 1.0 feature descriptors, the MS OS 2.0 descriptor set,
  * and which of their compatible IDs and registry properties apply to a device or to one of
  * its functions. Layouts: winusb-api.md §8; rules: pnp-ids.md §1.8 and docs/pnp-ids.md. */
+#include "core/utf.h"
 #include "pnp/msos.h"
 
 #include <stdio.h>
@@ -41,35 +42,8 @@ static int props_push(struct owu_msos_props *p, struct owu_property *prop)
 static size_t utf16_to_utf8(const uint8_t *p, size_t n, char *out)
 {
     size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t c = owu_le16(p + 2 * i);
-        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n) {
-            uint32_t lo = owu_le16(p + 2 * (i + 1));
-            if (lo >= 0xDC00 && lo <= 0xDFFF) {
-                c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
-                i++;
-            } else {
-                c = 0xFFFD;
-            }
-        } else if (c >= 0xD800 && c <= 0xDFFF) {
-            c = 0xFFFD;
-        }
-        if (c < 0x80) {
-            out[o++] = (char)c;
-        } else if (c < 0x800) {
-            out[o++] = (char)(0xC0 | c >> 6);
-            out[o++] = (char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            out[o++] = (char)(0xE0 | c >> 12);
-            out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (c & 0x3F));
-        } else {
-            out[o++] = (char)(0xF0 | c >> 18);
-            out[o++] = (char)(0x80 | ((c >> 12) & 0x3F));
-            out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (c & 0x3F));
-        }
-    }
+    for (size_t i = 0, used; i < n; i += used)
+        o += owu_utf8_put(owu_utf16_next(p, n, i, false, &used), out + o);
     return o;
 }
 

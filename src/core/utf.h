@@ -1,0 +1,23 @@
+/* UTF-16 and UTF-8: the one set of conversions every text reader of the stack uses (string
+ * descriptors, MS OS properties, INF files, JSON, the Win32 wide-character API). */
+#ifndef OWU_CORE_UTF_H
+#define OWU_CORE_UTF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define OWU_UTF_REPLACEMENT 0xFFFDu
+
+/* Writes the UTF-8 form of code point cp (<= 0x10FFFF) to out; returns 1..4. */
+size_t owu_utf8_put(uint32_t cp, char out[4]);
+
+/* The code point that starts at unit i of a UTF-16 text of n_units units (byte order
+ * chosen by big_endian). A surrogate pair gives one code point and *used = 2; an unpaired
+ * surrogate gives U+FFFD and *used = 1. Requires i < n_units. */
+uint32_t owu_utf16_next(const uint8_t *units, size_t n_units, size_t i, bool big_endian, size_t *used);
+
+static inline bool owu_utf16_is_high_surrogate(uint32_t u) { return u >= 0xD800 && u <= 0xDBFF; }
+static inline bool owu_utf16_is_low_surrogate(uint32_t u) { return u >= 0xDC00 && u <= 0xDFFF; }
+
+#endif
