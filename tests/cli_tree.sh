@@ -93,6 +93,15 @@ check "ids --from-sysfs: Windows container ID of this serial" \
 out=$("$CLI" ids --from-sysfs "$TMP/nowhere" 2>&1)
 check "ids --from-sysfs of a missing directory fails clearly" grep -q "nowhere" <<<"$out"
 
+# --- a damaged Device Parameters store is reported and rebuilt ------------------------------
+mkdir -p "$TMP/reg"
+printf 'garbage\x01 not a registry\n' >"$TMP/reg/device-parameters.txt"
+out=$(OPENWINUSB_REGISTRY="$TMP/reg" OPENWINUSB_BUSES=virtual:msos1 "$CLI" tree 2>&1 >/dev/null)
+check "damaged registry: tree still works" env OPENWINUSB_REGISTRY="$TMP/reg" OPENWINUSB_BUSES=virtual:msos1 "$CLI" tree
+check "damaged registry is reported" grep -q "note: Device Parameters: .*damaged" <<<"$out"
+check "damaged copy kept" test -f "$TMP/reg/device-parameters.bad"
+check "store rewritten with the device's values" grep -q "DeviceIdleEnabled" "$TMP/reg/device-parameters.txt"
+
 # --- help, models, unknown command ----------------------------------------------------------
 check "--help exits 0" "$CLI" --help
 out=$("$CLI" --help)

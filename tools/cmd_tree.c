@@ -36,8 +36,20 @@ static void common_init(struct cli_common *c)
     owu_pnp_options_default(&c->pnp);
 }
 
+/* Problems the PnP manager met (damaged Device Parameters store, skipped INF lines, ...)
+ * go to stderr so that the tree itself stays clean output. */
+static void print_notes(struct owu_stack *stack)
+{
+    owu_strlist notes = {0};
+    owu_stack_take_notes(stack, &notes);
+    for (size_t i = 0; i < notes.n; i++)
+        fprintf(stderr, "openwinusb: note: %s\n", notes.v[i]);
+    owu_strlist_clear(&notes);
+}
+
 static int show(struct owu_stack *stack, const struct cli_common *c)
 {
+    print_notes(stack);
     owu_stack_lock(stack);
     if (c->json)
         print_tree_json(stdout, owu_stack_tree(stack), &c->pnp);
