@@ -1,6 +1,7 @@
 /* INF semantics on real driver packages (tests/data/inf, copied unmodified from
  * shared/testdata/inf) and on small synthetic INFs: [Version], decorated Models choice,
  * Models lines, DDInstall resolution with Include/Needs, services, AddReg typing. */
+#include <openwinusb/driverstore.h>
 #include <openwinusb/inf.h>
 #include <openwinusb/pnp.h>
 
@@ -1200,6 +1201,319 @@ static void test_needs_in_services(void)
     owu_inf_free(inf);
 }
 
+/* ---- sections of included INFs (the Windows 8.1 usbser pattern, seed 002) -------------- */
+
+/* A resolver over INFs loaded from memory, counting what it is asked. */
+struct mem_infs {
+    const char *name[4];
+    struct owu_inf *inf[4];
+    size_t n;
+    unsigned lookups;
+};
+
+static const struct owu_inf *mem_lookup(void *ctx, const char *name)
+{
+    struct mem_infs *m = ctx;
+    m->lookups++;
+    for (size_t i = 0; i < m->n; i++)
+        if (strcasecmp(m->name[i], name) == 0)
+            return m->inf[i];
+    return NULL;
+}
+
+static void mem_add(struct mem_infs *m, const char *name, const char *text)
+{
+    owu_err err;
+    struct owu_inf *inf = NULL;
+    CHECK_RC(owu_inf_load_mem(name, text, strlen(text), NULL, &inf, &err), err);
+    if (inf && m->n < 4) {
+        m->name[m->n] = name;
+        m->inf[m->n++] = inf;
+    } else {
+        owu_inf_free(inf);
+    }
+}
+
+static void mem_free(struct mem_infs *m)
+{
+    for (size_t i = 0; i < m->n; i++)
+        owu_inf_free(m->inf[i]);
+    m->n = 0;
+}
+
+/* The included INF: sections only it has (Inc.*), sections the including INF has too
+ * (Both.*), with its own Strings. */
+static const char included_inf[] =
+    "[Version]\nSignature=\"$Windows NT$\"\nClass=Modem\nProvider=%P%\n"
+    "[Inc.AddReg]\nHKR,,FromIncluded,,%Where%\n"
+    "[Both.AddReg]\nHKR,,Both,,\"included\"\n"
+    "[Shared.AddReg]\nHKR,,Shared,,\"inc.inf\"\n"
+    "[Inc.Files]\nusbser.sys,,,0x20\n"
+    "[Both.Files]\nincluded.sys\n"
+    "[Inc.DelReg]\nHKR,,Old\n"
+    "[Inc.Service]\nDisplayName=%Svc%\nServiceType=1\nStartType=3\nErrorControl=1\n"
+    "ServiceBinary=%12%\\inc.sys\nStartType=0x4\n"
+    "[Both.Service]\nServiceType=1\nStartType=3\nErrorControl=1\nServiceBinary=%12%\\included.sys\n"
+    "[Inc.EventLog]\nAddReg=Inc.AddReg\n"
+    "[Inc.Interface]\nAddReg=Inc.AddReg\n"
+    "[Strings]\nP=\"included\"\nWhere=\"included strings\"\nSvc=\"Included service\"\n";
+
+/* A second included INF, named by the .HW section only. */
+static const char other_inf[] =
+    "[Version]\nSignature=\"$Windows NT$\"\n"
+    "[Shared.AddReg]\nHKR,,Shared,,\"other.inf\"\n";
+
+static const char including_inf[] = HDR
+    "[Dev.NT]\n"
+    "AddReg = Inc.AddReg, Both.AddReg, Nowhere.AddReg\n"       /* line 5: before the Include */
+    "Include = inc.inf\n"
+    "CopyFiles = Inc.Files, Both.Files, Nowhere.Files, @single.sys\n"
+    "DelReg = Inc.DelReg, Nowhere.DelReg\n"
+    "[Dev.NT.Services]\n"                                        /* line 9 */
+    "Include = inc.inf\n"
+    "AddService = incsvc, 0x2, Inc.Service, Inc.EventLog\n"
+    "AddService = bothsvc, 0, Both.Service\n"
+    "AddService = lostsvc, 0, Nowhere.Service, Nowhere.EventLog\n"
+    "[Dev.NT.HW]\n"                                              /* line 14 */
+    "AddReg = Inc.AddReg\n"                       /* no Include: the DDInstall's serves */
+    "Include = other.inf\n"
+    "AddReg = Shared.AddReg\n"                    /* the section's own Include comes first */
+    "[Dev.NT.Interfaces]\n"                                      /* line 18 */
+    "AddInterface = {11111111-2222-3333-4444-555555555555},,Inc.Interface\n"
+    "AddInterface = {66666666-2222-3333-4444-555555555555},,Nowhere.Interface\n"
+    "[Both.AddReg]\nHKR,,Both,,\"including\"\n"
+    "[Both.Files]\nincluding.sys\n"
+    "[Both.Service]\nServiceType=1\nStartType=3\nErrorControl=1\nServiceBinary=%12%\\including.sys\n";
+
+static void test_sections_of_included_infs(void)
+{
+    owu_err err;
+    struct owu_inf *inf = load_text(including_inf, &err);
+    CHECK_LOADED(inf, err);
+    if (!inf)
+        return;
+    struct mem_infs mem = {0};
+    mem_add(&mem, "inc.inf", included_inf);
+    mem_add(&mem, "other.inf", other_inf);
+    struct owu_inf_resolver res = {mem_lookup, &mem};
+    struct owu_inf_install *in = NULL;
+    CHECK_RC(owu_inf_get_install(inf, "Dev", NULL, &res, &in, &err), err);
+    /* The result owns copies: the INFs may go first. */
+    mem_free(&mem);
+    owu_inf_free(inf);
+    if (!in)
+        return;
+    CHECK_INT(mem.lookups, 2);   /* each name asked once per query */
+    CHECK_INT(in->num_includes, 1);
+
+    /* AddReg: found only in the included INF (its own Strings), in both (ours wins). */
+    CHECK_INT(in->num_addreg, 2);
+    if (in->num_addreg == 2) {
+        CHECK_STR(in->addreg[0].inf, "inc.inf");
+        CHECK_STR(in->addreg[0].name, "FromIncluded");
+        CHECK_STR((const char *)in->addreg[0].data, "included strings");
+        CHECK_INT(in->addreg[0].line, 6);
+        CHECK_STR(in->addreg[1].inf, "syn.inf");
+        CHECK_STR((const char *)in->addreg[1].data, "including");
+    }
+    CHECK(has(in->warnings, in->num_warnings, "syn.inf:5: AddReg section [Nowhere.AddReg] not found"));
+
+    /* CopyFiles: each ref names the INF holding the section; @file stays ours. */
+    CHECK_INT(in->num_copyfiles, 4);
+    if (in->num_copyfiles == 4) {
+        CHECK_STR(in->copyfiles[0].name, "Inc.Files");
+        CHECK_STR(in->copyfiles[0].inf, "inc.inf");
+        CHECK_STR(in->copyfiles[1].name, "Both.Files");
+        CHECK_STR(in->copyfiles[1].inf, "syn.inf");
+        CHECK_STR(in->copyfiles[2].name, "Nowhere.Files");
+        CHECK_STR(in->copyfiles[2].inf, "syn.inf");
+        CHECK_STR(in->copyfiles[3].name, "@single.sys");
+        CHECK_STR(in->copyfiles[3].inf, "syn.inf");
+    }
+    CHECK(has(in->warnings, in->num_warnings, "syn.inf:7: CopyFiles section [Nowhere.Files] not found"));
+    CHECK(!has(in->warnings, in->num_warnings, "[Inc.Files]"));
+    CHECK(!has(in->warnings, in->num_warnings, "single.sys"));
+    /* DelReg is not interpreted, but its sections are looked up the same way. */
+    CHECK(has(in->warnings, in->num_warnings, "syn.inf:8: DelReg section [Nowhere.DelReg] not found"));
+    CHECK(!has(in->warnings, in->num_warnings, "[Inc.DelReg]"));
+
+    /* AddService: service-install and event-log sections of the included INF. */
+    CHECK_INT(in->num_services, 3);
+    if (in->num_services == 3) {
+        const struct owu_inf_service *sv = &in->services[0];
+        CHECK_STR(sv->name, "incsvc");
+        CHECK_STR(sv->inf, "syn.inf");   /* the AddService line's INF */
+        CHECK_INT(sv->line, 11);
+        CHECK_STR(sv->install_section, "Inc.Service");
+        CHECK_STR(sv->display_name, "Included service");
+        CHECK_STR(sv->service_binary, "%12%\\inc.sys");
+        CHECK_INT(sv->service_type, 1);
+        CHECK_INT(sv->start_type, 3);   /* the first StartType */
+        CHECK_INT(sv->error_control, 1);
+        CHECK_STR(sv->eventlog_section, "Inc.EventLog");
+        CHECK_STR(in->services[1].service_binary, "%12%\\including.sys");
+        sv = &in->services[2];
+        CHECK_STR(sv->name, "lostsvc");
+        CHECK(sv->service_binary == NULL && sv->display_name == NULL);
+        CHECK_INT(sv->service_type, -1);
+    }
+    CHECK_STR(in->function_driver, "incsvc");
+    CHECK(has(in->warnings, in->num_warnings,
+              "syn.inf:13: service-install section [Nowhere.Service] not found"));
+    CHECK(has(in->warnings, in->num_warnings, "syn.inf:13: event-log section [Nowhere.EventLog] not found"));
+
+    /* .HW: the DDInstall's Include serves it; its own Include is searched before that. */
+    CHECK_INT(in->num_hw_addreg, 2);
+    if (in->num_hw_addreg == 2) {
+        CHECK_STR(in->hw_addreg[0].inf, "inc.inf");
+        CHECK_STR(in->hw_addreg[0].name, "FromIncluded");
+        CHECK_STR(in->hw_addreg[1].inf, "other.inf");
+        CHECK_STR((const char *)in->hw_addreg[1].data, "other.inf");
+    }
+
+    /* AddInterface: its install section too. */
+    CHECK_INT(in->num_interfaces, 2);
+    CHECK(has(in->warnings, in->num_warnings,
+              "syn.inf:20: add-interface section [Nowhere.Interface] not found"));
+
+    /* Exactly the six sections found nowhere. */
+    CHECK_INT(in->num_warnings, 6);
+    owu_inf_install_free(in);
+}
+
+/* Without the included INF every section it would have given is reported, once each. */
+static void test_sections_of_missing_include(void)
+{
+    owu_err err;
+    struct owu_inf *inf = load_text(including_inf, &err);
+    CHECK_LOADED(inf, err);
+    if (!inf)
+        return;
+    struct owu_inf_install *in = NULL;
+    CHECK_RC(owu_inf_get_install(inf, "Dev", NULL, NULL, &in, &err), err);
+    if (in) {
+        CHECK(has(in->warnings, in->num_warnings, "syn.inf:6: included INF inc.inf is not available"));
+        CHECK(has(in->warnings, in->num_warnings, "syn.inf:16: included INF other.inf is not available"));
+        CHECK(has(in->warnings, in->num_warnings, "syn.inf:5: AddReg section [Inc.AddReg] not found"));
+        CHECK(has(in->warnings, in->num_warnings, "syn.inf:7: CopyFiles section [Inc.Files] not found"));
+        CHECK(has(in->warnings, in->num_warnings, "syn.inf:8: DelReg section [Inc.DelReg] not found"));
+        CHECK(has(in->warnings, in->num_warnings, "syn.inf:11: service-install section [Inc.Service] not found"));
+        CHECK(has(in->warnings, in->num_warnings, "syn.inf:11: event-log section [Inc.EventLog] not found"));
+        CHECK(has(in->warnings, in->num_warnings, "syn.inf:15: AddReg section [Inc.AddReg] not found"));
+        CHECK(has(in->warnings, in->num_warnings, "syn.inf:19: add-interface section [Inc.Interface] not found"));
+        CHECK_INT(in->num_addreg, 1);   /* Both.AddReg, ours */
+        CHECK_INT(in->num_hw_addreg, 0);
+        CHECK_INT(in->num_copyfiles, 4);
+        if (in->num_copyfiles == 4)
+            CHECK_STR(in->copyfiles[0].inf, "syn.inf");
+        CHECK_INT(in->num_services, 3);
+        if (in->num_services == 3) {
+            CHECK(in->services[0].service_binary == NULL);
+            CHECK_STR(in->services[1].service_binary, "%12%\\including.sys");
+        }
+        CHECK(has(in->warnings, in->num_warnings, "syn.inf:17: AddReg section [Shared.AddReg] not found"));
+        /* 2 includes ("inc.inf" is named twice but reported once), the 6 sections found
+         * nowhere even with a resolver, the 8 references above. */
+        CHECK_INT(in->num_warnings, 16);
+    }
+    owu_inf_install_free(in);
+    owu_inf_free(inf);
+}
+
+/* A query asks the resolver for at most 64 distinct names; later ones are one warning. */
+static void test_include_bound(void)
+{
+    char text[8192];
+    size_t o = (size_t)snprintf(text, sizeof text, "%s[Many]\nInclude = ", HDR);
+    for (int i = 0; i < 100 && o < sizeof text - 64; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "%sx%d.inf", i ? ", " : "", i);
+    snprintf(text + o, sizeof text - o, "\nAddReg = Nowhere.AddReg\n");
+    owu_err err;
+    struct owu_inf *inf = load_text(text, &err);
+    CHECK_LOADED(inf, err);
+    if (!inf)
+        return;
+    struct mem_infs mem = {0};
+    struct owu_inf_resolver res = {mem_lookup, &mem};
+    struct owu_inf_install *in = NULL;
+    CHECK_RC(owu_inf_get_install(inf, "Many", NULL, &res, &in, &err), err);
+    if (in) {
+        CHECK_INT(mem.lookups, 64);
+        CHECK_INT(in->num_includes, 100);
+        CHECK(has(in->warnings, in->num_warnings,
+                  "syn.inf:5: more than 64 included INFs; x64.inf and later ones ignored"));
+        CHECK(has(in->warnings, in->num_warnings, "AddReg section [Nowhere.AddReg] not found"));
+        CHECK_INT(in->num_warnings, 64 + 1 + 1);
+    }
+    owu_inf_install_free(in);
+    owu_inf_free(inf);
+}
+
+/* Real usbser packages that Include=mdmcpq.inf (FakeModemCopyFileSection, ...) resolve
+ * against openwinusb's in-box mdmcpq.inf without a missing section, for every target. */
+static void test_real_mdmcpq_includers(void)
+{
+    static const char *const files[] = {
+        "adafruit__Adafruit_usbser__Adafruit_usbser.inf",
+        "adafruit__Adafruit_CircuitPlayground_Express__Adafruit_CircuitPlayground_Express.inf",
+        "adafruit__Adafruit_Feather_32u4__Adafruit_Feather_32u4.inf",
+        "adafruit__Adafruit_Feather_M0_Express__Adafruit_Feather_M0_Express.inf",
+        "adafruit__Adafruit_Feather_WICED_CDC__Feather_CDC.inf",
+        "adafruit__Adafruit_Flora__flora.inf",
+        "adafruit__Arduino_Gemma__arduino.inf",
+        "Arduino_STM32__arduino.inf",
+        "Arduino_STM32__maple_serial.inf",
+        "Arduino_STM32__stlink_VCP.inf",
+        "libwdi__usbser.inf.in",
+    };
+    struct owu_driver_store_options o;
+    owu_driver_store_options_default(&o);
+    o.no_user_store = true;
+    struct owu_driver_store *s = NULL;
+    owu_err err;
+    CHECK_RC(owu_driver_store_open(&o, &s, &err), err);
+    if (!s)
+        return;
+    const struct owu_inf_resolver *res = owu_driver_store_resolver(s);
+    size_t installs = 0, fake_modem = 0;
+    for (size_t fi = 0; fi < sizeof files / sizeof files[0]; fi++) {
+        struct owu_inf *inf = load_file(files[fi]);
+        if (!inf)
+            continue;
+        for (int a = OWU_INF_ARCH_X86; a <= OWU_INF_ARCH_ARM64; a++) {
+            struct owu_inf_target t = target((enum owu_inf_arch)a, 10, 0, 19041);
+            struct owu_inf_models *m = NULL;
+            CHECK_RC(owu_inf_get_models(inf, &t, &m, &err), err);
+            for (size_t i = 0; m && i < m->num_models; i++) {
+                struct owu_inf_install *in = NULL;
+                CHECK_RC(owu_inf_get_install(inf, m->models[i].install, &t, res, &in, &err), err);
+                if (!in)
+                    continue;
+                installs++;
+                for (size_t w = 0; w < in->num_warnings; w++) {
+                    if (strstr(in->warnings[w], "not found") ||
+                        strstr(in->warnings[w], "not available")) {
+                        check_current_failed++;
+                        fprintf(stderr, "%s [%s]: %s\n", files[fi], in->section, in->warnings[w]);
+                    }
+                }
+                for (size_t k = 0; k < in->num_copyfiles; k++) {
+                    if (strcasecmp(in->copyfiles[k].name, "FakeModemCopyFileSection") == 0) {
+                        CHECK_STR(in->copyfiles[k].inf, "mdmcpq.inf");
+                        fake_modem++;
+                    }
+                }
+                owu_inf_install_free(in);
+            }
+            owu_inf_models_free(m);
+        }
+        owu_inf_free(inf);
+    }
+    CHECK(installs > 1000);
+    CHECK(fake_modem > 100);   /* arduino.inf, maple_serial, stlink_VCP, libwdi usbser */
+    owu_driver_store_free(s);
+}
+
 static struct owu_inf_reg *reg(owu_err *err, size_t n, ...)
 {
     const char *f[16];
@@ -1370,6 +1684,10 @@ int main(void)
     RUN(test_decoration_choice);
     RUN(test_ddinstall_resolution);
     RUN(test_needs_in_services);
+    RUN(test_sections_of_included_infs);
+    RUN(test_sections_of_missing_include);
+    RUN(test_include_bound);
+    RUN(test_real_mdmcpq_includers);
     RUN(test_addreg_types);
     RUN(test_driver_ver);
     RUN(test_targets);

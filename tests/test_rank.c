@@ -821,7 +821,8 @@ static void test_real_usbser_vendor_inf(void)
 }
 
 /* The Windows 8.1 modem pattern of the usbser seed document: every section comes from
- * mdmcpq.inf through Include=; usbser is a lower filter (flag 0), so no function driver. */
+ * mdmcpq.inf through Include= (no Needs=); usbser is a lower filter (flag 0, LowerFilters
+ * in the hardware key), so no function driver. */
 static void test_mdmcpq_lower_filter_pattern(void)
 {
     struct owu_driver_store *s = inbox_store();
@@ -842,16 +843,47 @@ static void test_mdmcpq_lower_filter_pattern(void)
     CHECK_OK(owu_driver_select(s, dev, &in, &err), &err);
     CHECK(dev->service == NULL);
     CHECK_STR(dev->inf, "oldmodem.inf");
-    /* The service-install and AddReg sections themselves live in mdmcpq.inf; finding them
-     * through Include= is the INF parser's part (owu_inf_get_install), tested there. */
+    /* Every section the three directives name lives in the in-box mdmcpq.inf, found
+     * through Include= without Needs= (docs/inf.md, "DDInstall"). */
     if (in) {
+        CHECK(in->num_includes >= 1 && strcasecmp(in->includes[0], "mdmcpq.inf") == 0);
+        CHECK_INT(in->num_copyfiles, 1);
+        if (in->num_copyfiles) {
+            CHECK_STR(in->copyfiles[0].name, "FakeModemCopyFileSection");
+            CHECK_STR(in->copyfiles[0].inf, "mdmcpq.inf");
+        }
+        CHECK_INT(in->num_addreg, 0);
+        CHECK_STR(in->services_section, "DDInstall.NT.Services");
         CHECK_INT(in->num_services, 1);
         if (in->num_services) {
-            CHECK_STR(in->services[0].name, "usbser");
-            CHECK_INT(in->services[0].flags, 0);
+            const struct owu_inf_service *sv = &in->services[0];
+            CHECK_STR(sv->name, "usbser");
+            CHECK_INT(sv->flags, 0);
+            CHECK_STR(sv->inf, "oldmodem.inf");   /* the AddService line */
+            CHECK_STR(sv->install_section, "LowerFilter_Service_Inst");
+            CHECK_STR(sv->service_binary, "%12%\\usbser.sys");
+            CHECK_INT(sv->service_type, 1);
+            CHECK_INT(sv->start_type, 3);
+            CHECK_INT(sv->error_control, 1);
+            CHECK(sv->display_name != NULL);
         }
+        CHECK(in->function_driver == NULL);
         CHECK_STR(in->hw_section, "DDInstall.NT.HW");
-        CHECK(in->num_includes >= 1 && strcasecmp(in->includes[0], "mdmcpq.inf") == 0);
+        CHECK_INT(in->num_hw_addreg, 1);
+        if (in->num_hw_addreg) {
+            const struct owu_inf_reg *r = &in->hw_addreg[0];
+            static const char want[] = "usbser\0";   /* + the literal's NUL: the final one */
+            CHECK_STR(r->inf, "mdmcpq.inf");
+            CHECK_STR(r->root, "HKR");
+            CHECK_STR(r->subkey, "");
+            CHECK_STR(r->name, "LowerFilters");
+            CHECK_INT(r->type, OWU_REG_MULTI_SZ);
+            CHECK_INT(r->len, sizeof want);
+            CHECK(r->len == sizeof want && memcmp(r->data, want, sizeof want) == 0);
+        }
+        for (size_t i = 0; i < in->num_warnings; i++)
+            fprintf(stderr, "unexpected warning: %s\n", in->warnings[i]);
+        CHECK_INT(in->num_warnings, 0);
     }
     owu_inf_install_free(in);
     owu_devnode_free(dev);

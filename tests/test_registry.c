@@ -746,6 +746,7 @@ static void test_damaged_files(void)
     CHECK_STR(left, newer);
     free(left);
     /* ... and open_default falls back to memory with a warning. */
+    char *saved_env = getenv(OWU_REGISTRY_ENV) ? strdup(getenv(OWU_REGISTRY_ENV)) : NULL;
     setenv(OWU_REGISTRY_ENV, dir, 1);
     CHECK_OK(owu_registry_open_default(&reg, &err), &err);
     CHECK(reg && owu_registry_file(reg) == NULL);
@@ -753,7 +754,11 @@ static void test_damaged_files(void)
     CHECK(strlist_has(&w, "format version 2 is newer"));
     owu_strlist_clear(&w);
     owu_registry_close(reg);
-    unsetenv(OWU_REGISTRY_ENV);
+    if (saved_env)
+        setenv(OWU_REGISTRY_ENV, saved_env, 1);
+    else
+        unsetenv(OWU_REGISTRY_ENV);
+    free(saved_env);
 
     /* Too many values for one key: the extra ones are reported, the first 1024 kept. */
     size_t cap = 64 + 1200 * 64, o = 0;

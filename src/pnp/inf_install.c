@@ -3,10 +3,14 @@
  * through the caller's resolver, the .Services/.HW/.Interfaces extensions, and typed
  * AddReg lines.
  *
- * Needs sections are processed in place of the Needs directive, looked up first in the
- * INF that names them, then in its Include'd INFs, each with the same .NT<arch>/.NT/bare
- * order. Needs inside a Needs section are ignored with a warning: the docs say Needs
- * cannot be nested, and it keeps the expansion one level deep. */
+ * A section named by a directive (AddReg, CopyFiles, AddService's service-install and
+ * event-log sections, AddInterface's section, DelReg, Needs, ...) is looked up in the INF
+ * holding the directive, then in the INFs that section's Include= names, then in any INF
+ * the query included so far — the Windows 8.1 usbser pattern (Include=mdmcpq.inf,
+ * AddReg=LowerFilterAddReg) names sections of the included INF without Needs. Needs names
+ * are tried with the same .NT<arch>/.NT/bare order as the DDInstall section and processed
+ * in place of the Needs directive. Needs inside a Needs section are ignored with a warning:
+ * the docs say Needs cannot be nested, and it keeps the expansion one level deep. */
 #include "pnp/inf_internal.h"
 
 #include <stdio.h>
@@ -236,6 +240,9 @@ struct owu_inf_reg *owu_inf_reg_parse(const char *const *fields, size_t num_fiel
 /* ------------------------------------------------------------------------------------ */
 /* Result building                                                                       */
 
+/* Distinct Include= names one query resolves; real packages name one to three. */
+#define MAX_INCLUDES 64
+
 struct included {
     const char *name;
     const struct owu_inf *inf;   /* NULL when the resolver had none */
@@ -248,6 +255,7 @@ struct install_priv {
     struct owu_inf_strvec warnings, exclude, includes, needs;
     struct included *inc;
     size_t num_inc, cap_inc;
+    bool inc_overflow;           /* MAX_INCLUDES reached (warned once) */
     const struct owu_inf_target *t;
     const struct owu_inf_resolver *res;
 };
@@ -341,13 +349,21 @@ static bool has_nt_decoration(const char *name)
     return false;
 }
 
-/* The included INF named `name`, asking the resolver once per query. */
+/* The included INF named `name`, asking the resolver once per query. At most MAX_INCLUDES
+ * names per query are asked for: that bounds every later search over them. */
 static const struct owu_inf *include_inf(struct install_priv *ip, const struct owu_inf *from,
                                          const char *name, unsigned line)
 {
     for (size_t i = 0; i < ip->num_inc; i++)
         if (owu_inf_strcasecmp(ip->inc[i].name, name) == 0)
             return ip->inc[i].inf;
+    if (ip->num_inc >= MAX_INCLUDES) {
+        if (!ip->inc_overflow)
+            iwarn(ip, from->name, line, "more than %d included INFs; %.200s and later ones "
+                                        "ignored", MAX_INCLUDES, name);
+        ip->inc_overflow = true;
+        return NULL;
+    }
     const struct owu_inf *inf = NULL;
     if (ip->res && ip->res->lookup)
         inf = ip->res->lookup(ip->res->ctx, name);
@@ -361,10 +377,81 @@ static const struct owu_inf *include_inf(struct install_priv *ip, const struct o
     return inf;
 }
 
-static int add_addreg(struct install_priv *ip, const struct owu_inf *owner, const char *sect,
-                      unsigned line, enum bucket b)
+/* The INFs one section's Include= directives name (available ones, each once). */
+struct section_includes {
+    const struct owu_inf *v[MAX_INCLUDES];
+    size_t n;
+};
+
+static bool key_is(const struct owu_inf_entry *e, const char *k)
 {
-    const struct owu_inf_section *s = owu_inf_find_section(owner, sect);
+    return e->key && owu_inf_strcasecmp(e->key, k) == 0;
+}
+
+/* Resolves every Include= of `s` before its other directives: an Include serves the whole
+ * section, wherever it stands. The top-level DDInstall's names go to `includes`. */
+static int read_includes(struct install_priv *ip, const struct owu_inf *owner,
+                         const struct owu_inf_section *s, bool record,
+                         struct section_includes *out)
+{
+    out->n = 0;
+    for (size_t i = 0; i < s->num_entries; i++) {
+        const struct owu_inf_entry *e = &s->entries[i];
+        if (!key_is(e, "Include"))
+            continue;
+        for (size_t f = 0; f < e->num_fields; f++) {
+            char *name = TRIM(e->fields[f]);
+            if (!name)
+                return OWU_E_NOMEM;
+            if (!*name)
+                continue;
+            if (record && owu_inf_strvec_push(&ip->includes, name))
+                return OWU_E_NOMEM;
+            const struct owu_inf *inf = include_inf(ip, owner, name, e->line);
+            bool seen = !inf;
+            for (size_t k = 0; k < out->n && !seen; k++)
+                seen = out->v[k] == inf;
+            if (!seen && out->n < MAX_INCLUDES)
+                out->v[out->n++] = inf;
+        }
+    }
+    return OWU_OK;
+}
+
+static const struct owu_inf_section *find_in(const struct owu_inf *inf, const char *name,
+                                             bool decorated, const struct owu_inf_target *t)
+{
+    const char *suffix;
+    return decorated ? find_decorated(inf, name, t, &suffix) : owu_inf_find_section(inf, name);
+}
+
+/* The section `name` that a directive of a section of `owner` refers to: in `owner`, else
+ * in the INFs that section includes (`incs`), else in any INF the query included so far
+ * (an Include of the DDInstall section serves its extensions). `decorated` (Needs) tries
+ * name.NT<arch>, name.NT, name in each INF. NULL when none has it; *where gets the INF. */
+static const struct owu_inf_section *find_named(const struct install_priv *ip,
+                                                const struct owu_inf *owner,
+                                                const struct section_includes *incs,
+                                                const char *name, bool decorated,
+                                                const struct owu_inf **where)
+{
+    const struct owu_inf_section *s = find_in(owner, name, decorated, ip->t);
+    *where = owner;
+    for (size_t i = 0; !s && i < incs->n; i++)
+        if ((s = find_in(incs->v[i], name, decorated, ip->t)))
+            *where = incs->v[i];
+    for (size_t i = 0; !s && i < ip->num_inc; i++)
+        if (ip->inc[i].inf && (s = find_in(ip->inc[i].inf, name, decorated, ip->t)))
+            *where = ip->inc[i].inf;
+    return s;
+}
+
+static int add_addreg(struct install_priv *ip, const struct owu_inf *owner,
+                      const struct section_includes *incs, const char *sect, unsigned line,
+                      enum bucket b)
+{
+    const struct owu_inf *where;
+    const struct owu_inf_section *s = find_named(ip, owner, incs, sect, false, &where);
     if (!s) {
         iwarn(ip, owner->name, line, "AddReg section [%.200s] not found", sect);
         return OWU_OK;
@@ -375,7 +462,7 @@ static int add_addreg(struct install_priv *ip, const struct owu_inf *owner, cons
     for (size_t i = 0; i < s->num_entries; i++) {
         const struct owu_inf_entry *e = &s->entries[i];
         if (e->key) {
-            iwarn(ip, owner->name, e->line, "[%.200s]: key=value line in an AddReg section "
+            iwarn(ip, where->name, e->line, "[%.200s]: key=value line in an AddReg section "
                                             "ignored", s->name);
             continue;
         }
@@ -387,15 +474,70 @@ static int add_addreg(struct install_priv *ip, const struct owu_inf *owner, cons
         if (rc == OWU_E_NOMEM)
             return rc;
         if (rc) {
-            iwarn(ip, owner->name, e->line, "%s; line ignored", why);
+            iwarn(ip, where->name, e->line, "%s; line ignored", why);
             continue;
         }
         if (why[0])
-            iwarn(ip, owner->name, e->line, "%s", why);
-        if (!(r->inf = DUP(owner->name)))
+            iwarn(ip, where->name, e->line, "%s", why);
+        if (!(r->inf = DUP(where->name)))
             return OWU_E_NOMEM;
         r->line = e->line;
         (*n)++;
+    }
+    return OWU_OK;
+}
+
+/* CopyFiles = @file | section, ...: each becomes a ref to the INF holding the section (the
+ * directive's own INF for @file and for a section found nowhere). */
+static int add_copyfiles(struct install_priv *ip, const struct owu_inf *owner,
+                         const struct section_includes *incs, const struct owu_inf_entry *e)
+{
+    for (size_t f = 0; f < e->num_fields; f++) {
+        char *name = TRIM(e->fields[f]);
+        if (!name)
+            return OWU_E_NOMEM;
+        if (!*name)
+            continue;
+        const struct owu_inf *where = owner;
+        if (name[0] != '@' && !find_named(ip, owner, incs, name, false, &where))
+            iwarn(ip, owner->name, e->line, "CopyFiles section [%.200s] not found", name);
+        if (grow((void **)&ip->pub.copyfiles, &ip->cap_copy, ip->pub.num_copyfiles,
+                 sizeof *ip->pub.copyfiles))
+            return OWU_E_NOMEM;
+        struct owu_inf_ref *ref = &ip->pub.copyfiles[ip->pub.num_copyfiles];
+        if (!(ref->inf = DUP(where->name)))
+            return OWU_E_NOMEM;
+        ref->name = name;
+        ip->pub.num_copyfiles++;
+    }
+    return OWU_OK;
+}
+
+/* Directives whose fields name sections openwinusb does not interpret: they are only
+ * looked up, so that a missing one is reported like a missing AddReg section. A field
+ * starting with '@' names a file (DelFiles=@x.sys), not a section. */
+static const char *const section_directives[] = {
+    "DelReg",          "BitReg",     "AddProperty",   "DelProperty",
+    "DelFiles",        "RenFiles",   "UpdateInis",    "UpdateIniFields",
+    "Ini2Reg",         "RegisterDlls", "UnregisterDlls", "ProfileItems",
+    "AddPowerSetting",
+};
+
+static int check_sections(struct install_priv *ip, const struct owu_inf *owner,
+                          const struct section_includes *incs, const struct owu_inf_entry *e)
+{
+    bool names_sections = false;
+    for (size_t i = 0; i < sizeof section_directives / sizeof section_directives[0]; i++)
+        names_sections = names_sections || key_is(e, section_directives[i]);
+    if (!names_sections)
+        return OWU_OK;
+    for (size_t f = 0; f < e->num_fields; f++) {
+        char *name = TRIM(e->fields[f]);
+        if (!name)
+            return OWU_E_NOMEM;
+        const struct owu_inf *where;
+        if (*name && name[0] != '@' && !find_named(ip, owner, incs, name, false, &where))
+            iwarn(ip, owner->name, e->line, "%s section [%.200s] not found", e->key, name);
     }
     return OWU_OK;
 }
@@ -427,7 +569,7 @@ static const char *service_string(struct install_priv *ip, const struct owu_inf_
 }
 
 static int add_service(struct install_priv *ip, const struct owu_inf *owner,
-                       const struct owu_inf_entry *e)
+                       const struct section_includes *incs, const struct owu_inf_entry *e)
 {
     if (grow((void **)&ip->pub.services, &ip->cap_svc, ip->pub.num_services,
              sizeof *ip->pub.services))
@@ -448,8 +590,10 @@ static int add_service(struct install_priv *ip, const struct owu_inf *owner,
     if (!sv->name[0] && !(sv->flags & 0x2))
         iwarn(ip, owner->name, e->line, "AddService without a name needs flag 0x2 (NULL "
                                         "driver)");
+    const struct owu_inf *where;
     if (sv->install_section[0]) {
-        const struct owu_inf_section *s = owu_inf_find_section(owner, sv->install_section);
+        const struct owu_inf_section *s =
+            find_named(ip, owner, incs, sv->install_section, false, &where);
         if (!s) {
             iwarn(ip, owner->name, e->line, "service-install section [%.200s] not found",
                   sv->install_section);
@@ -460,20 +604,24 @@ static int add_service(struct install_priv *ip, const struct owu_inf *owner,
             sv->load_order_group = service_string(ip, s, "LoadOrderGroup", &nomem);
             if (nomem)
                 return OWU_E_NOMEM;
-            sv->service_type = service_number(ip, owner, s, "ServiceType");
-            sv->start_type = service_number(ip, owner, s, "StartType");
-            sv->error_control = service_number(ip, owner, s, "ErrorControl");
+            sv->service_type = service_number(ip, where, s, "ServiceType");
+            sv->start_type = service_number(ip, where, s, "StartType");
+            sv->error_control = service_number(ip, where, s, "ErrorControl");
         }
     } else if (sv->name[0]) {
         iwarn(ip, owner->name, e->line, "AddService %.100s has no service-install section",
               sv->name);
     }
+    if (sv->eventlog_section[0] &&
+        !find_named(ip, owner, incs, sv->eventlog_section, false, &where))
+        iwarn(ip, owner->name, e->line, "event-log section [%.200s] not found",
+              sv->eventlog_section);
     ip->pub.num_services++;
     return OWU_OK;
 }
 
 static int add_interface(struct install_priv *ip, const struct owu_inf *owner,
-                         const struct owu_inf_entry *e)
+                         const struct section_includes *incs, const struct owu_inf_entry *e)
 {
     const char *f[4];
     for (size_t i = 0; i < 4; i++)
@@ -494,6 +642,11 @@ static int add_interface(struct install_priv *ip, const struct owu_inf *owner,
     if (f[3][0] && !owu_inf_parse_number(f[3], 0xFFFFFFFFu, &flags))
         iwarn(ip, owner->name, e->line, "AddInterface flags \"%.40s\" are not a number", f[3]);
     it->flags = (uint32_t)flags;
+    const struct owu_inf *where;
+    if (it->install_section[0] &&
+        !find_named(ip, owner, incs, it->install_section, false, &where))
+        iwarn(ip, owner->name, e->line, "add-interface section [%.200s] not found",
+              it->install_section);
     ip->pub.num_interfaces++;
     return OWU_OK;
 }
@@ -521,17 +674,29 @@ static int add_directive(struct install_priv *ip, const struct owu_inf *owner,
     return OWU_OK;
 }
 
-static bool key_is(const struct owu_inf_entry *e, const char *k)
+/* AddReg = section, ...: the typed lines of each section, in order. */
+static int add_addreg_directive(struct install_priv *ip, const struct owu_inf *owner,
+                                const struct section_includes *incs,
+                                const struct owu_inf_entry *e, enum bucket b)
 {
-    return e->key && owu_inf_strcasecmp(e->key, k) == 0;
+    int rc = OWU_OK;
+    for (size_t f = 0; f < e->num_fields && rc == OWU_OK; f++) {
+        char *name = TRIM(e->fields[f]);
+        if (!name)
+            return OWU_E_NOMEM;
+        if (*name)
+            rc = add_addreg(ip, owner, incs, name, e->line, b);
+    }
+    return rc;
 }
 
 static int process_section(struct install_priv *ip, const struct owu_inf *owner,
                            const struct owu_inf_section *s, enum bucket b, bool top);
 
-/* Needs=name: the section in `owner` or in one of the INFs its section includes. */
+/* Needs = name, ...: each section, found like any named section but with the platform
+ * suffixes, processed in place of the Needs line. */
 static int process_needs(struct install_priv *ip, const struct owu_inf *owner,
-                         const struct owu_inf_section *s, const struct owu_inf_entry *e,
+                         const struct section_includes *incs, const struct owu_inf_entry *e,
                          enum bucket b, bool top)
 {
     for (size_t i = 0; i < e->num_fields; i++) {
@@ -542,31 +707,8 @@ static int process_needs(struct install_priv *ip, const struct owu_inf *owner,
             continue;
         if (top && b == B_INSTALL && owu_inf_strvec_push(&ip->needs, name))
             return OWU_E_NOMEM;
-        const char *suffix;
-        const struct owu_inf *where = owner;
-        const struct owu_inf_section *found = find_decorated(owner, name, ip->t, &suffix);
-        for (size_t k = 0; !found && k < s->num_entries; k++) {
-            const struct owu_inf_entry *inc = &s->entries[k];
-            if (!key_is(inc, "Include"))
-                continue;
-            for (size_t f = 0; !found && f < inc->num_fields; f++) {
-                char *iname = TRIM(inc->fields[f]);
-                if (!iname)
-                    return OWU_E_NOMEM;
-                if (!*iname)
-                    continue;
-                const struct owu_inf *other = include_inf(ip, owner, iname, inc->line);
-                if (other && (found = find_decorated(other, name, ip->t, &suffix)))
-                    where = other;
-            }
-        }
-        /* An Include of the DDInstall section serves its extensions too (.Services often
-         * names Needs=X.Services without repeating the Include). */
-        for (size_t k = 0; !found && k < ip->num_inc; k++) {
-            const struct owu_inf *other = ip->inc[k].inf;
-            if (other && (found = find_decorated(other, name, ip->t, &suffix)))
-                where = other;
-        }
+        const struct owu_inf *where;
+        const struct owu_inf_section *found = find_named(ip, owner, incs, name, true, &where);
         if (!found) {
             iwarn(ip, owner->name, e->line, "Needs section [%.200s] not found", name);
             continue;
@@ -581,78 +723,44 @@ static int process_needs(struct install_priv *ip, const struct owu_inf *owner,
 static int process_section(struct install_priv *ip, const struct owu_inf *owner,
                            const struct owu_inf_section *s, enum bucket b, bool top)
 {
-    int rc = OWU_OK;
+    struct section_includes incs;
+    int rc = read_includes(ip, owner, s, top && b == B_INSTALL, &incs);
     for (size_t i = 0; i < s->num_entries && rc == OWU_OK; i++) {
         const struct owu_inf_entry *e = &s->entries[i];
-        if (key_is(e, "Include")) {
-            for (size_t f = 0; f < e->num_fields && rc == OWU_OK; f++) {
-                char *name = TRIM(e->fields[f]);
-                if (!name)
-                    return OWU_E_NOMEM;
-                if (!*name)
-                    continue;
-                if (top && b == B_INSTALL && owu_inf_strvec_push(&ip->includes, name))
-                    return OWU_E_NOMEM;
-                include_inf(ip, owner, name, e->line);
-            }
-            continue;
-        }
+        if (key_is(e, "Include"))
+            continue;   /* read_includes did them */
         if (key_is(e, "Needs")) {
             if (!top) {
                 iwarn(ip, owner->name, e->line, "Needs inside a Needs section [%.200s] "
                                                 "ignored (Needs cannot be nested)", s->name);
                 continue;
             }
-            rc = process_needs(ip, owner, s, e, b, top);
+            rc = process_needs(ip, owner, &incs, e, b, top);
             continue;
         }
         switch (b) {
         case B_INSTALL:
             rc = add_directive(ip, owner, e);
-            if (rc == OWU_OK && key_is(e, "AddReg")) {
-                for (size_t f = 0; f < e->num_fields && rc == OWU_OK; f++) {
-                    char *name = TRIM(e->fields[f]);
-                    if (!name)
-                        return OWU_E_NOMEM;
-                    if (*name)
-                        rc = add_addreg(ip, owner, name, e->line, b);
-                }
-            } else if (rc == OWU_OK && key_is(e, "CopyFiles")) {
-                for (size_t f = 0; f < e->num_fields && rc == OWU_OK; f++) {
-                    char *name = TRIM(e->fields[f]);
-                    if (!name)
-                        return OWU_E_NOMEM;
-                    if (!*name)
-                        continue;
-                    if (grow((void **)&ip->pub.copyfiles, &ip->cap_copy, ip->pub.num_copyfiles,
-                             sizeof *ip->pub.copyfiles))
-                        return OWU_E_NOMEM;
-                    struct owu_inf_ref *ref = &ip->pub.copyfiles[ip->pub.num_copyfiles];
-                    if (!(ref->inf = DUP(owner->name)))
-                        return OWU_E_NOMEM;
-                    ref->name = name;
-                    ip->pub.num_copyfiles++;
-                }
-            }
+            if (rc == OWU_OK && key_is(e, "AddReg"))
+                rc = add_addreg_directive(ip, owner, &incs, e, b);
+            else if (rc == OWU_OK && key_is(e, "CopyFiles"))
+                rc = add_copyfiles(ip, owner, &incs, e);
+            else if (rc == OWU_OK)
+                rc = check_sections(ip, owner, &incs, e);
             break;
         case B_SERVICES:
             if (key_is(e, "AddService"))
-                rc = add_service(ip, owner, e);
+                rc = add_service(ip, owner, &incs, e);
             break;
         case B_HW:
-            if (key_is(e, "AddReg")) {
-                for (size_t f = 0; f < e->num_fields && rc == OWU_OK; f++) {
-                    char *name = TRIM(e->fields[f]);
-                    if (!name)
-                        return OWU_E_NOMEM;
-                    if (*name)
-                        rc = add_addreg(ip, owner, name, e->line, b);
-                }
-            }
+            if (key_is(e, "AddReg"))
+                rc = add_addreg_directive(ip, owner, &incs, e, b);
+            else
+                rc = check_sections(ip, owner, &incs, e);
             break;
         case B_INTERFACES:
             if (key_is(e, "AddInterface"))
-                rc = add_interface(ip, owner, e);
+                rc = add_interface(ip, owner, &incs, e);
             break;
         }
     }
