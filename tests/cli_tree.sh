@@ -41,8 +41,14 @@ check "win10 has no COMPAT_VID IDs" bash -c '! grep -q COMPAT_VID <<<"$0"' "$out
 out=$(OPENWINUSB_BUSES="virtual:nonsense" "$CLI" tree 2>&1)
 check "bad OPENWINUSB_BUSES fails with exit 1" test $? -eq 1
 check "bad OPENWINUSB_BUSES names the model" grep -q 'unknown virtual device model "nonsense"' <<<"$out"
-out=$(OPENWINUSB_BUSES="usbfs" "$CLI" tree 2>&1)
-check "usbfs named explicitly but not built fails clearly" grep -q "not part of this build" <<<"$out"
+# USB/IP (issue 7): a server that is not there fails clearly (port 1: nothing listens).
+out=$(OPENWINUSB_BUSES="usbip=127.0.0.1:1" "$CLI" tree 2>&1)
+check "an unreachable USB/IP server fails clearly" grep -q "USB/IP server 127.0.0.1:1: cannot connect" <<<"$out"
+if [ ! -d /sys/bus/usb/devices ]; then
+    out=$(OPENWINUSB_BUSES="usbfs" "$CLI" tree 2>&1)
+    check "usbfs on a machine without USB fails clearly" grep -q "usbfs is not available here" <<<"$out"
+    check "usbfs? on a machine without USB is skipped" env OPENWINUSB_BUSES="usbfs?;virtual:fx2" "$CLI" tree
+fi
 out=$("$CLI" tree --bogus 2>&1)
 check "unknown option is a usage error" test $? -eq 2
 out=$("$CLI" tree --target win7 2>&1)

@@ -328,6 +328,83 @@ static void test_timeout_races(void)
     teardown_bus();
 }
 
+/* ---- a backend whose submit hook lets a cancel run before it takes the URB ---------------- */
+
+struct slow_hcd {
+    struct owu_hcd hcd;
+    pthread_mutex_t lock;
+    struct owu_urb *held;
+    int cancels_not_found;
+};
+
+static pthread_t g_canceller;
+static struct owu_urb *g_race_urb;
+
+static void *cancel_now(void *arg)
+{
+    (void)arg;
+    owu_urb_cancel(g_race_urb);
+    return NULL;
+}
+
+static int slow_submit(struct owu_urb *urb)
+{
+    /* The URB is marked submitted but this backend does not hold it yet: a cancel now can
+     * only get "not found" from us. */
+    g_race_urb = urb;
+    pthread_create(&g_canceller, NULL, cancel_now, NULL);
+    pthread_join(g_canceller, NULL);
+    struct slow_hcd *h = (struct slow_hcd *)urb->dev->hcd;
+    pthread_mutex_lock(&h->lock);
+    h->held = urb;
+    pthread_mutex_unlock(&h->lock);
+    return OWU_OK;
+}
+
+static void *complete_later(void *arg)
+{
+    struct owu_urb *urb = arg;
+    owu_urb_done(urb, OWU_E_CANCELLED, 0);
+    return NULL;
+}
+
+static int slow_cancel(struct owu_urb *urb)
+{
+    struct slow_hcd *h = (struct slow_hcd *)urb->dev->hcd;
+    pthread_mutex_lock(&h->lock);
+    bool found = h->held == urb;
+    if (found)
+        h->held = NULL;
+    else
+        h->cancels_not_found++;
+    pthread_mutex_unlock(&h->lock);
+    if (!found)
+        return OWU_E_NOTFOUND;
+    pthread_t t;   /* complete from another thread, as a real backend does */
+    pthread_create(&t, NULL, complete_later, urb);
+    pthread_detach(t);
+    return OWU_OK;
+}
+
+static const struct owu_hcd_ops slow_ops = {.name = "slow", .submit = slow_submit, .cancel = slow_cancel};
+
+static void test_cancel_before_backend_holds(void)
+{
+    struct slow_hcd h;
+    memset(&h, 0, sizeof h);
+    owu_hcd_init(&h.hcd, &slow_ops, 9, "slow");
+    pthread_mutex_init(&h.lock, NULL);
+    struct owu_usb_device *dev = owu_usb_device_new(&h.hcd, 1, OWU_SPEED_HIGH);
+    uint8_t buf[8];
+    size_t actual = 0;
+    /* Without the core repeating the early cancel this would wait forever (no timeout). */
+    CHECK_INT(owu_transfer_sync(dev, OWU_XFER_BULK, 0x81, buf, sizeof buf, &actual, 0), OWU_E_CANCELLED);
+    CHECK_INT(h.cancels_not_found, 1);
+    owu_usb_device_unref(dev);
+    owu_hcd_unref(&h.hcd);   /* no destroy hook: the struct is on the stack */
+    pthread_mutex_destroy(&h.lock);
+}
+
 int main(void)
 {
     RUN(test_control_sync);
@@ -338,5 +415,6 @@ int main(void)
     RUN(test_claim);
     RUN(test_plug_errors);
     RUN(test_timeout_races);
+    RUN(test_cancel_before_backend_holds);
     return check_report();
 }

@@ -10,7 +10,7 @@ static DWORD last(void) { return GetLastError(); }
 /* ---- a vendor device with two interfaces (not composite: one WinUSB device) ---------------- */
 
 #define DUAL_VID 0x1209
-#define DUAL_PID 0x0002
+#define DUAL_PID 0x7701
 
 static const uint8_t dual_device[] = {OWU_D_DEVICE(0x0200, 0xFF, 0x00, 0x00, 64, DUAL_VID, DUAL_PID, 0x0100, 0, 0, 0, 1)};
 #define DUAL_CFG_LEN (9 + 2 * (9 + 7 + 7))
@@ -62,6 +62,19 @@ static const struct owu_vdev_model dual_model = {
     .priv_size = sizeof(struct dual_state),
     .control = dual_control,
     .transfer = dual_transfer,
+};
+
+/* A device whose configuration has no interface at all. */
+static const uint8_t empty_device[] = {OWU_D_DEVICE(0x0200, 0xFF, 0x00, 0x00, 64, DUAL_VID, 0x7704, 0x0100, 0, 0, 0, 1)};
+static const uint8_t empty_config[] = {OWU_D_CONFIG(9, 0, 1, 0, 0x80, 50)};
+static const struct owu_vblob empty_configs[] = {{empty_config, sizeof empty_config}};
+static const struct owu_vdev_model empty_model = {
+    .name = "test-empty",
+    .speed = OWU_SPEED_FULL,
+    .device = empty_device,
+    .device_len = sizeof empty_device,
+    .configs = empty_configs,
+    .num_configs = 1,
 };
 
 static void read_last(struct owu_vdev *vd, void *arg)
@@ -715,6 +728,17 @@ static void test_associated_interfaces(void)
     fx_close(&f);
 }
 
+static void test_bad_device(void)
+{
+    /* No default interface descriptor: WinUsb_Initialize answers ERROR_BAD_DEVICE. */
+    struct fx f;
+    CHECK(!fx_open_model(&f, &empty_model, DUAL_VID, 0x7704));
+    CHECK(f.file != INVALID_HANDLE_VALUE);
+    CHECK_INT(last(), ERROR_BAD_DEVICE);
+    CHECK(f.h == NULL);
+    fx_close(&f);
+}
+
 static bool pending(void *arg) { return !HasOverlappedIoCompleted((LPOVERLAPPED)arg); }
 
 static void test_unplug_with_io_pending(void)
@@ -795,6 +819,7 @@ int main(void)
     RUN(test_power_policy_values);
     RUN(test_flush);
     RUN(test_associated_interfaces);
+    RUN(test_bad_device);
     RUN(test_unplug_with_io_pending);
     RUN(test_synchronous_unplug);
     owu_process_stack_reset();

@@ -27,10 +27,12 @@ struct fx {
     WINUSB_INTERFACE_HANDLE h;
 };
 
-/* Every test process: Device Parameters in memory only, never the user's store. */
+/* Every test process: Device Parameters in memory only and no user driver packages, never
+ * the user's own stores. */
 static inline void fx_env(void)
 {
     setenv("OPENWINUSB_REGISTRY", "memory", 1);
+    setenv("OPENWINUSB_DRIVER_STORE", "/nonexistent/openwinusb-test-driver-store", 1);
 }
 
 static inline struct owu_devnode *fx_find(struct owu_devnode *n, uint16_t vid, uint16_t pid,
@@ -75,7 +77,7 @@ static inline HANDLE fx_open_file(struct fx *f, uint16_t vid, uint16_t pid, enum
         f->node = n;
         f->udev = n->bus_device;
         f->vd = owu_vbus_port(f->udev->hcd, f->udev->port);
-        h = owu_w32_open_node(n, NULL, flags);
+        h = owu_w32_open_node(f->stack, n, NULL, flags);
     }
     owu_stack_unlock(f->stack);
     return h;

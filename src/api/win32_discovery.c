@@ -1,5 +1,5 @@
-/* Device-interface lookups for SetupDi*, CM_* and CreateFile: the process's interface table
- * (after registering what the tree's WinUSB devices offer) filtered by presence. */
+/* Device-interface lookups for SetupDi*, CM_* and CreateFile: the process stack's interface
+ * table (what its PnP manager registered), filtered by presence. */
 #include "api/win32_internal.h"
 
 #include <string.h>
@@ -13,7 +13,8 @@ bool owu_w32_instance_present(const char *instance_id)
         return false;
     owu_stack_lock(stack);
     struct owu_devnode *n = owu_stack_find(stack, instance_id);
-    bool present = n && n->bus_device && !owu_usb_device_gone(n->bus_device);
+    struct owu_usb_device *udev = owu_w32_node_device(n);
+    bool present = udev && !owu_usb_device_gone(udev);
     owu_stack_unlock(stack);
     return present;
 }
@@ -23,10 +24,10 @@ int owu_w32_query_interfaces(const GUID *cls, const char *instance_id, bool pres
 {
     *out = NULL;
     *count = 0;
-    owu_process_sync_interfaces();
-    struct owu_devif_table *t = owu_process_devif();
-    if (!t)
-        return OWU_E_NOMEM;
+    struct owu_stack *stack = owu_process_stack(NULL);
+    if (!stack)
+        return OWU_OK;   /* no stack, no devices */
+    struct owu_devif_table *t = owu_stack_interfaces(stack);
     struct owu_guid g;
     if (cls)
         memcpy(&g, cls, sizeof g);

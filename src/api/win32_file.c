@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <openwinusb/registry.h>
 
@@ -37,34 +38,25 @@ static void file_destroy(struct owu_w32_obj *obj)
     free(f);
 }
 
-/* A REG_DWORD of the instance's Device Parameters; the node's own descriptor properties when
- * the store has no such value (the PnP manager copies them there on Windows). */
-static uint32_t param_dword(struct owu_registry *reg, const struct owu_devnode *node, const char *name,
-                            uint32_t def)
+/* A REG_DWORD of the instance's Device Parameters (a value of another type counts as
+ * absent). */
+static uint32_t param_dword(struct owu_registry *reg, const char *instance_id, const char *name, uint32_t def)
 {
-    if (reg && node->instance_id) {
-        struct owu_property p;
-        if (owu_registry_get_value(reg, node->instance_id, name, &p, NULL) == OWU_OK) {
-            uint32_t v = def;
-            if (p.type == OWU_REG_DWORD && p.len == 4)
-                v = owu_le32(p.data);
-            owu_registry_property_clear(&p);
-            return v;
-        }
-    }
-    const struct owu_property *np = owu_devnode_find_property(node, name);
-    if (np && np->type == OWU_REG_DWORD && np->len == 4)
-        return owu_le32(np->data);
-    return def;
+    uint32_t v = def;
+    if (reg && owu_registry_get_dword(reg, instance_id, name, def, &v, NULL) != OWU_OK)
+        v = def;
+    return v;
 }
 
-static void read_power_defaults(const struct owu_devnode *node, struct owu_winusb_power_defaults *pd)
+/* What WinUSB reads from Device Parameters when it starts (winusb-api.md §6). */
+static void read_power_defaults(struct owu_stack *stack, const char *instance_id,
+                                struct owu_winusb_power_defaults *pd)
 {
     owu_winusb_power_defaults_init(pd);
-    struct owu_registry *reg = owu_process_registry();
-    pd->idle_enabled = param_dword(reg, node, OWU_REGVAL_DEVICE_IDLE_ENABLED, 0) != 0;
-    pd->default_idle_state = param_dword(reg, node, OWU_REGVAL_DEFAULT_IDLE_STATE, 1) != 0;
-    pd->idle_timeout_ms = param_dword(reg, node, OWU_REGVAL_DEFAULT_IDLE_TIMEOUT,
+    struct owu_registry *reg = stack ? owu_stack_registry(stack) : NULL;
+    pd->idle_enabled = param_dword(reg, instance_id, OWU_REGVAL_DEVICE_IDLE_ENABLED, 0) != 0;
+    pd->default_idle_state = param_dword(reg, instance_id, OWU_REGVAL_DEFAULT_IDLE_STATE, 1) != 0;
+    pd->idle_timeout_ms = param_dword(reg, instance_id, OWU_REGVAL_DEFAULT_IDLE_TIMEOUT,
                                       OWU_WINUSB_DEFAULT_IDLE_TIMEOUT_MS);
 }
 
@@ -93,15 +85,17 @@ static DWORD claim_function(struct owu_w32_file *f)
     return err;
 }
 
-HANDLE owu_w32_open_node(struct owu_devnode *node, const char *path, DWORD flags)
+struct owu_usb_device *owu_w32_node_device(const struct owu_devnode *node)
 {
-    if (!node || (node->kind != OWU_NODE_DEVICE && node->kind != OWU_NODE_FUNCTION) || !node->bus_device ||
-        !node->info || !node->instance_id) {
-        SetLastError(ERROR_FILE_NOT_FOUND);
-        return INVALID_HANDLE_VALUE;
-    }
-    struct owu_usb_device *udev = node->bus_device;
-    if (owu_usb_device_gone(udev)) {
+    if (node && node->kind == OWU_NODE_FUNCTION)
+        node = node->parent;
+    return node && node->kind == OWU_NODE_DEVICE ? node->bus_device : NULL;
+}
+
+HANDLE owu_w32_open_node(struct owu_stack *stack, struct owu_devnode *node, const char *path, DWORD flags)
+{
+    struct owu_usb_device *udev = owu_w32_node_device(node);
+    if (!udev || !node->info || !node->instance_id || owu_usb_device_gone(udev)) {
         SetLastError(ERROR_FILE_NOT_FOUND);
         return INVALID_HANDLE_VALUE;
     }
@@ -111,7 +105,12 @@ HANDLE owu_w32_open_node(struct owu_devnode *node, const char *path, DWORD flags
         return INVALID_HANDLE_VALUE;
     }
     pthread_mutex_init(&f->lock, NULL);
-    pthread_cond_init(&f->cond, NULL);
+    /* WaitForSingleObject's timeouts count on the monotonic clock. */
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&f->cond, &attr);
+    pthread_condattr_destroy(&attr);
     f->obj.destroy = file_destroy;
     f->udev = udev;
     owu_usb_device_ref(udev);
@@ -123,8 +122,12 @@ HANDLE owu_w32_open_node(struct owu_devnode *node, const char *path, DWORD flags
         f->first_interface = node->first_interface;
         f->num_interfaces = node->num_interfaces ? node->num_interfaces : 1;
     }
-    read_power_defaults(node, &f->power);
-    DWORD err = (!f->info || !f->instance_id || (path && !f->path)) ? ERROR_NOT_ENOUGH_MEMORY : claim_function(f);
+    read_power_defaults(stack, node->instance_id, &f->power);
+    /* Only a node WinUSB drives is WinUSB's to claim; another driver's node opens, but
+     * WinUsb_Initialize refuses it. */
+    f->winusb = !node->service || strcasecmp(node->service, "WinUsb") == 0;
+    DWORD err = (!f->info || !f->instance_id || (path && !f->path)) ? ERROR_NOT_ENOUGH_MEMORY
+                : f->winusb ? claim_function(f) : ERROR_SUCCESS;
     if (err != ERROR_SUCCESS) {
         file_destroy(&f->obj);
         SetLastError(err);
@@ -160,9 +163,8 @@ static HANDLE create_file(const char *path, DWORD disposition, DWORD flags)
         SetLastError(ERROR_FILE_NOT_FOUND);
         return INVALID_HANDLE_VALUE;
     }
-    owu_process_sync_interfaces();
-    struct owu_devif_table *t = owu_process_devif();
     struct owu_stack *stack = owu_process_stack(NULL);
+    struct owu_devif_table *t = stack ? owu_stack_interfaces(stack) : NULL;
     struct owu_devif_info info = {0};
     if (!t || !stack || owu_devif_lookup(t, path, &info, NULL) != OWU_OK || !info.enabled) {
         owu_devif_info_clear(&info);
@@ -171,7 +173,7 @@ static HANDLE create_file(const char *path, DWORD disposition, DWORD flags)
     }
     owu_stack_lock(stack);
     struct owu_devnode *node = owu_stack_find(stack, info.instance_id);
-    HANDLE h = owu_w32_open_node(node, info.path, flags);
+    HANDLE h = owu_w32_open_node(stack, node, info.path, flags);
     owu_stack_unlock(stack);
     owu_devif_info_clear(&info);
     return h;

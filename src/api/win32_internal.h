@@ -82,6 +82,7 @@ struct owu_w32_file {
     unsigned num_interfaces;          /* 0: every interface of the device */
     uint8_t claimed[32];              /* interface numbers this open claimed */
     DWORD flags;                      /* dwFlagsAndAttributes */
+    bool winusb;                      /* WinUSB drives the node (or no driver was chosen) */
     struct owu_winusb_power_defaults power;
 
     pthread_mutex_t lock;
@@ -90,10 +91,15 @@ struct owu_w32_file {
     struct owu_winusb_dev *wdev;      /* WinUsb_Initialize's device, one reference */
 };
 
-/* Opens a device node as a file (claims its interfaces): NULL with GetLastError set
- * (ERROR_ACCESS_DENIED when another open holds them, ERROR_FILE_NOT_FOUND / ERROR_BAD_DEVICE
- * otherwise). Call with the stack locked; `path` may be NULL. */
-HANDLE owu_w32_open_node(struct owu_devnode *node, const char *path, DWORD flags);
+/* Opens a device node of `stack` as a file (claims its interfaces; WinUSB's power settings
+ * come from the stack's Device Parameters): INVALID_HANDLE_VALUE with GetLastError set
+ * (ERROR_ACCESS_DENIED when another open holds them, ERROR_FILE_NOT_FOUND otherwise). Call
+ * with the stack locked; `path` may be NULL. This is CreateFile's work after the path was
+ * resolved, and the tests' entry to a node. */
+/* The live device behind a device node or a function of one (functions share their
+ * device's); NULL for other nodes. */
+struct owu_usb_device *owu_w32_node_device(const struct owu_devnode *node);
+HANDLE owu_w32_open_node(struct owu_stack *stack, struct owu_devnode *node, const char *path, DWORD flags);
 
 /* ---- OVERLAPPED -------------------------------------------------------------------------------- */
 

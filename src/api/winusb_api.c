@@ -56,6 +56,8 @@ BOOL WINAPI WinUsb_Initialize(HANDLE DeviceHandle, PWINUSB_INTERFACE_HANDLE Inte
     BOOL ok = FALSE;
     if (!(f->flags & FILE_FLAG_OVERLAPPED)) {
         ok = owu_w32_fail(ERROR_INVALID_HANDLE);   /* WinUSB does all its I/O overlapped */
+    } else if (!f->winusb) {
+        ok = owu_w32_fail(ERROR_INVALID_FUNCTION); /* another driver's device */
     } else if (!InterfaceHandle) {
         ok = owu_w32_fail(ERROR_INVALID_PARAMETER);
     } else if (owu_usb_device_gone(f->udev)) {

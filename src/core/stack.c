@@ -12,6 +12,8 @@
 
 #include "core/enumerate.h"
 #include "hcd/buses.h"
+#include "hcd/usbfs.h"
+#include "hcd/usbip.h"
 #include "hcd/vbus.h"
 #include "pnp/pnp_manager.h"
 
@@ -188,12 +190,52 @@ int owu_stack_open(const struct owu_stack_options *opt, struct owu_stack **out, 
     unsigned next_bus = 1;
     for (unsigned i = 0; i < cfg.num_buses && rc == OWU_OK; i++) {
         struct owu_bus_spec *bs = &cfg.buses[i];
-        if (bs->kind == OWU_BUS_USBFS || bs->kind == OWU_BUS_USBIP) {
-            if (bs->optional)
+        if (bs->kind == OWU_BUS_USBFS) {
+            /* usbfs (issue 6): one bus for every usbfs device of the machine; "usbfs?" only
+             * where /dev/bus/usb and /sys/bus/usb/devices exist. add_bus registers the
+             * hotplug sink before owu_usbfs_start reports the devices already present. */
+            if (bs->optional && !owu_usbfs_available())
                 continue;
-            rc = owu_fail(err, OWU_E_NOTSUP, "OPENWINUSB_BUSES: the %s backend is not part of this build",
-                          bs->kind == OWU_BUS_USBFS ? "usbfs" : "usbip");
-            break;
+            struct owu_hcd *uhcd = owu_usbfs_create(next_bus++, err);
+            if (!uhcd) {
+                rc = err ? err->code : OWU_E_NOMEM;
+                break;
+            }
+            pthread_mutex_lock(&stack->lock);
+            rc = add_bus(stack, uhcd, "openwinusb usbfs bus");
+            pthread_mutex_unlock(&stack->lock);
+            if (rc != OWU_OK) {
+                owu_hcd_destroy(uhcd);
+                owu_fail(err, rc, "out of memory");
+                break;
+            }
+            rc = owu_usbfs_start(uhcd, err);
+            if (rc != OWU_OK && bs->optional)
+                rc = OWU_OK;
+            continue;
+        }
+        if (bs->kind == OWU_BUS_USBIP) {
+            /* USB/IP (issue 7): one bus per server. Every export (or the one busid named) is
+             * imported and enumerated like a local device; add_bus registers the hotplug
+             * sink first. */
+            struct owu_hcd *ihcd = owu_usbip_client_create(next_bus++, bs->host, bs->tcp_port, err);
+            if (!ihcd) {
+                rc = err ? err->code : OWU_E_NOMEM;
+                break;
+            }
+            char idesc[64];
+            snprintf(idesc, sizeof idesc, "openwinusb USB/IP bus %u", ihcd->bus_number);
+            pthread_mutex_lock(&stack->lock);
+            rc = add_bus(stack, ihcd, idesc);
+            pthread_mutex_unlock(&stack->lock);
+            if (rc != OWU_OK) {
+                owu_hcd_destroy(ihcd);
+                owu_fail(err, rc, "out of memory");
+                break;
+            }
+            rc = bs->busid ? owu_usbip_client_import(ihcd, bs->busid, NULL, err)
+                           : owu_usbip_client_import_all(ihcd, NULL, err);
+            continue;
         }
         struct owu_hcd *hcd = owu_vbus_create(next_bus++, err);
         if (!hcd) {

@@ -21,7 +21,8 @@ enum { URB_IDLE = 0, URB_SUBMITTED = 1 };
 
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_timer_cond;           /* timer thread: list changed */
-static pthread_cond_t g_cancel_done = PTHREAD_COND_INITIALIZER;  /* timer left hcd->cancel */
+static pthread_cond_t g_cancel_done = PTHREAD_COND_INITIALIZER;  /* timer left hcd->cancel,
+                                                                     or a submit returned */
 static struct owu_urb *g_timer_head;          /* sorted by deadline */
 static pthread_once_t g_timer_once = PTHREAD_ONCE_INIT;
 static pthread_t g_timer_thread;
@@ -77,6 +78,7 @@ static void *timer_main(void *arg)
         if (urb->state != URB_SUBMITTED)
             continue;
         urb->timed_out = true;
+        urb->cancel_requested = true;
         g_cancelling = urb;
         pthread_mutex_unlock(&g_lock);
         /* The backend may complete the URB synchronously (then it may already be freed when
@@ -130,6 +132,10 @@ int owu_urb_submit(struct owu_urb *urb)
     urb->status = OWU_E_PENDING;
     urb->actual = 0;
     urb->timed_out = false;
+    urb->cancel_requested = false;
+    urb->done_inline = false;
+    urb->in_submit = true;
+    urb->submit_thread = pthread_self();
     if (urb->timeout_ms) {
         urb->deadline_ns = owu_now_ns() + (uint64_t)urb->timeout_ms * 1000000ull;
         timer_insert_locked(urb);
@@ -138,14 +144,29 @@ int owu_urb_submit(struct owu_urb *urb)
     }
     pthread_mutex_unlock(&g_lock);
 
-    int rc = urb->dev->hcd->ops->submit(urb);
+    const struct owu_hcd_ops *ops = urb->dev->hcd->ops;
+    int rc = ops->submit(urb);
+    pthread_mutex_lock(&g_lock);
     if (rc != OWU_OK) {
-        pthread_mutex_lock(&g_lock);
         timer_unlink_locked(urb);
         urb->state = URB_IDLE;
         urb->status = rc;
-        pthread_mutex_unlock(&g_lock);
     }
+    /* A cancel that came while the backend did not hold the URB yet: repeat it now. The
+     * URB stays alive meanwhile because owu_urb_done waits for in_submit to clear. */
+    bool recancel = rc == OWU_OK && urb->state == URB_SUBMITTED && urb->cancel_requested;
+    pthread_mutex_unlock(&g_lock);
+    if (recancel)
+        ops->cancel(urb);
+    pthread_mutex_lock(&g_lock);
+    urb->in_submit = false;
+    bool inline_done = urb->done_inline;
+    pthread_cond_broadcast(&g_cancel_done);
+    pthread_mutex_unlock(&g_lock);
+    /* A backend that finished the URB inside its submit hook: deliver it now, after the last
+     * touch of the URB here (backends should not do this; see hcd.h). */
+    if (inline_done && urb->complete)
+        urb->complete(urb);
     return rc;
 }
 
@@ -155,24 +176,29 @@ int owu_urb_cancel(struct owu_urb *urb)
         return OWU_E_INVAL;
     pthread_mutex_lock(&g_lock);
     bool live = urb->state == URB_SUBMITTED;
+    if (live)
+        urb->cancel_requested = true;
     pthread_mutex_unlock(&g_lock);
     if (!live)
         return OWU_E_NOTFOUND;
-    return urb->dev->hcd->ops->cancel(urb);
+    int rc = urb->dev->hcd->ops->cancel(urb);
+    /* Not found while owu_urb_submit still runs: it will repeat the cancel. */
+    return rc == OWU_E_NOTFOUND ? OWU_OK : rc;
 }
 
 void owu_urb_done(struct owu_urb *urb, int status, size_t actual)
 {
     pthread_mutex_lock(&g_lock);
     timer_unlink_locked(urb);
-    /* The timer thread may be inside hcd->cancel for this URB on another thread. */
-    while (g_cancelling == urb && !pthread_equal(pthread_self(), g_timer_thread))
+    bool inline_done = urb->in_submit && pthread_equal(pthread_self(), urb->submit_thread);
+    /* The timer thread may be inside hcd->cancel for this URB, or owu_urb_submit may not
+     * have finished with it yet, on other threads. */
+    while (!inline_done && ((g_cancelling == urb && !pthread_equal(pthread_self(), g_timer_thread)) ||
+                            urb->in_submit))
         pthread_cond_wait(&g_cancel_done, &g_lock);
     if (urb->timed_out && status == OWU_E_CANCELLED)
         status = OWU_E_TIMEOUT;
     urb->state = URB_IDLE;
-    pthread_mutex_unlock(&g_lock);
-
     if (actual > urb->length)
         actual = urb->length;
     urb->actual = actual;
@@ -180,7 +206,10 @@ void owu_urb_done(struct owu_urb *urb, int status, size_t actual)
     if (status == OWU_OK && (urb->flags & OWU_URB_SHORT_NOT_OK) && owu_urb_is_in(urb) &&
         actual < urb->length)
         urb->status = OWU_E_IO;
-    if (urb->complete)
+    urb->done_inline = inline_done;
+    pthread_mutex_unlock(&g_lock);
+
+    if (!inline_done && urb->complete)
         urb->complete(urb);
 }
 

@@ -11,6 +11,7 @@
 #ifndef OWU_CORE_URB_H
 #define OWU_CORE_URB_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -58,6 +59,10 @@ struct owu_urb {
     int hcd_status;              /* backends may park the final status here until delivery */
     int state;                   /* core bookkeeping (enum in urb.c) */
     bool timed_out;
+    bool cancel_requested;       /* a cancel arrived, perhaps before the backend held the URB */
+    bool in_submit;              /* owu_urb_submit is still inside hcd->submit */
+    bool done_inline;            /* the backend finished it inside hcd->submit */
+    pthread_t submit_thread;
     uint64_t deadline_ns;
     struct owu_urb *timer_next;
     void *waiter;

@@ -84,12 +84,23 @@ static int parse_usbip(struct owu_bus_spec *bus, const char *target, owu_err *er
     bus->tcp_port = 3240;
     if (!*target)
         return owu_fail(err, OWU_E_PARSE, "OPENWINUSB_BUSES: \"usbip=\" needs HOST[:PORT]");
-    const char *colon = strrchr(target, ':');
-    const char *host_end = target + strlen(target);
-    if (colon && !strchr(colon + 1, ']')) {
+    /* "/BUSID" imports only that export (USB/IP busids such as "1-1" hold no '/'). */
+    const char *slash = strchr(target, '/');
+    const char *target_end = slash ? slash : target + strlen(target);
+    if (slash) {
+        bus->busid = dup_range(slash + 1, slash + strlen(slash));
+        if (!bus->busid)
+            return owu_fail(err, OWU_E_NOMEM, "out of memory");
+        if (!*bus->busid || strlen(bus->busid) > 31)
+            return owu_fail(err, OWU_E_PARSE, "OPENWINUSB_BUSES: bad USB/IP busid in \"usbip=%s\" "
+                            "(1 to 31 characters)", target);
+    }
+    const char *colon = memrchr(target, ':', (size_t)(target_end - target));
+    const char *host_end = target_end;
+    if (colon && !memchr(colon + 1, ']', (size_t)(target_end - colon - 1))) {
         char *end;
         unsigned long port = strtoul(colon + 1, &end, 10);
-        if (colon[1] == '\0' || *end != '\0' || port == 0 || port > 65535)
+        if (colon + 1 == target_end || end != target_end || port == 0 || port > 65535)
             return owu_fail(err, OWU_E_PARSE, "OPENWINUSB_BUSES: bad USB/IP port in \"usbip=%s\"", target);
         bus->tcp_port = (unsigned)port;
         host_end = colon;
@@ -122,7 +133,7 @@ static int parse_entry(struct owu_bus_config *cfg, char *entry, owu_err *err)
         return parse_usbip(bus, entry + 6, err);
     return owu_fail(err, OWU_E_PARSE,
                     "OPENWINUSB_BUSES: unknown bus \"%s\" (expected virtual[:models], usbfs or "
-                    "usbip=HOST[:PORT])", entry);
+                    "usbip=HOST[:PORT][/BUSID])", entry);
 }
 
 int owu_buses_parse(const char *spec, struct owu_bus_config *out, owu_err *err)
@@ -160,6 +171,7 @@ void owu_buses_free(struct owu_bus_config *cfg)
         for (unsigned m = 0; m < cfg->buses[b].num_models; m++)
             free(cfg->buses[b].models[m]);
         free(cfg->buses[b].host);
+        free(cfg->buses[b].busid);
     }
     memset(cfg, 0, sizeof *cfg);
 }

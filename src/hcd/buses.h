@@ -3,7 +3,7 @@
  *   spec   := entry (';' entry)*
  *   entry  := "virtual" [":" [model ("," model)*]] a virtual bus (no list: all; "virtual:": empty)
  *           | "usbfs" ["?"]                        Linux usbfs; "?" = only where available
- *           | "usbip=" host [":" port]             a USB/IP server's exports
+ *           | "usbip=" host [":" port] ["/" busid] a USB/IP server's exports (or just one)
  *   model  := name | "all" | "profile=" path
  */
 #ifndef OWU_HCD_BUSES_H
@@ -25,6 +25,7 @@ struct owu_bus_spec {
     unsigned num_models;
     char *host;                          /* usbip */
     unsigned tcp_port;                   /* usbip, default 3240 */
+    char *busid;                         /* usbip: the one export to import; NULL = all */
 };
 
 struct owu_bus_config {

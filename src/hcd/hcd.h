@@ -52,8 +52,11 @@ struct owu_hcd_ops {
     const char *name;            /* "virtual", "usbfs", "usbip" */
 
     /* Transfers (mandatory). submit: start the URB, return OWU_OK or a failure (then no
-     * completion follows). cancel: finish a submitted URB early via owu_urb_done(); return
-     * OWU_E_NOTFOUND if it already finished. */
+     * completion follows); finish it later from the backend's own thread — a completion
+     * inside submit is tolerated (the core delivers it when submit returns) but costs the
+     * owner its asynchrony. cancel: finish a submitted URB early via owu_urb_done(); return
+     * OWU_E_NOTFOUND if the backend does not hold it (finished, or not taken yet: the core
+     * repeats a cancel that raced with submit). */
     int (*submit)(struct owu_urb *urb);
     int (*cancel)(struct owu_urb *urb);
 

@@ -199,7 +199,7 @@ static void abort_intf_locked(struct owu_winusb_intf *intf)
 {
     wu_pipe_abort_locked(&intf->ctrl);
     for (unsigned s = 0; s < WU_PIPES; s++)
-        if (intf->pipes[s].head)
+        if (intf->pipes[s].head || intf->pipes[s].delivering)
             wu_pipe_abort_locked(&intf->pipes[s]);
 }
 

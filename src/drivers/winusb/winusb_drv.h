@@ -177,7 +177,9 @@ typedef void (*owu_winusb_complete_fn)(struct owu_winusb_req *req);
 
 /* One request. The caller allocates it (owu_winusb_req_new), fills the first block and
  * submits it; `complete` runs exactly once, with no driver lock held, after which the driver
- * no longer touches the request — the callback (or whoever it wakes) frees it. */
+ * no longer touches the request — the callback (or whoever it wakes) frees it. A callback
+ * must not release the last reference to the device nor call back into the driver for the
+ * same pipe; it may run on the backend's completion thread or the device's worker. */
 struct owu_winusb_req {
     enum owu_winusb_req_kind kind;
     uint8_t pipe_id;             /* bEndpointAddress; 0 for control */

@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct owu_winusb_req *owu_winusb_req_new(unsigned num_iso)
 {
@@ -347,13 +348,19 @@ static void deliver(struct owu_winusb_pipe *p)
             r->busy_counted = false;
             dev->pm_busy--;
         }
-        if (r->isoch)
-            wu_isoch_done_locked(r->isoch);
+        struct owu_winusb_isoch_buf *isoch = r->isoch;
         wu_pm_activity(dev);
         wu_worker_kick(dev);
+        /* Counted until the callback has returned: aborts, WinUsb_Free and unregistering
+         * wait for that, so no callback can drop the last reference to the device (the
+         * API's callbacks release file references) while the engine still uses it. */
+        p->delivering++;
         pthread_mutex_unlock(&dev->lock);
         r->complete(r);   /* the request may be freed from here on */
         pthread_mutex_lock(&dev->lock);
+        p->delivering--;
+        if (isoch)
+            wu_isoch_done_locked(isoch);
         pthread_cond_broadcast(&dev->cond);
     }
 }
@@ -454,23 +461,46 @@ void wu_pipe_abort_locked(struct owu_winusb_pipe *p)
             req_finish(r, OWU_E_CANCELLED);
     }
     /* Cancel the transfers in flight one at a time: the list changes while unlocked. A
-     * request being cancelled is not delivered (and so not freed) before the call returns. */
+     * request being cancelled is not delivered (and so not freed) before the call returns.
+     * A cancel can miss an URB the backend has accepted but not yet taken in (it answers
+     * "not found"): such a one is tried again a moment later until it completes. */
     for (;;) {
+        bool busy = false, retry = false;
         struct owu_winusb_req *victim = NULL;
-        for (struct owu_winusb_req *r = p->head; r && !victim; r = r->next)
-            if (r->seq < last && r->urb_busy && !r->cancel_sent)
+        for (struct owu_winusb_req *r = p->head; r && !victim; r = r->next) {
+            if (r->seq >= last || !r->urb_busy)
+                continue;
+            busy = true;
+            if (!r->cancel_sent)
                 victim = r;
-        if (!victim)
+        }
+        if (!busy)
             break;
-        victim->cancel_sent = true;
-        victim->cancelling++;
-        pthread_mutex_unlock(&dev->lock);
-        owu_urb_cancel(&victim->urb);
-        pthread_mutex_lock(&dev->lock);
-        victim->cancelling--;
+        if (victim) {
+            victim->cancel_sent = true;
+            victim->cancelling++;
+            pthread_mutex_unlock(&dev->lock);
+            int rc = owu_urb_cancel(&victim->urb);
+            pthread_mutex_lock(&dev->lock);
+            victim->cancelling--;
+            if (rc != OWU_OK && victim->urb_busy) {
+                victim->cancel_sent = false;
+                retry = true;
+            }
+        }
+        if (!victim || retry) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&dev->cond, &dev->lock, &ts);
+        }
     }
     wu_pipe_run(p);
-    while (has_older(p, last))
+    while (has_older(p, last) || p->delivering)
         pthread_cond_wait(&dev->cond, &dev->lock);
 }
 

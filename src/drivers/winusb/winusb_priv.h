@@ -42,6 +42,7 @@ struct owu_winusb_pipe {
     struct owu_winusb_req *head, *tail;   /* requests not yet delivered, in order */
     uint64_t next_seq;
     bool running, rerun;           /* one thread at a time submits and delivers */
+    unsigned delivering;           /* completion callbacks running now */
     bool halted;                   /* stall seen without AUTO_CLEAR_STALL */
     bool resetting;                /* AUTO_CLEAR_STALL reset queued or running */
     bool reset_queued;

@@ -1,0 +1,148 @@
+#!/bin/bash
+# Kernel-in-the-loop tests: boots Debian's kernel under QEMU (TCG, no KVM needed) with
+# dummy_hcd and a configfs composite gadget, and runs the guest test programs against the
+# real usbfs. Exits with the guest tests' status.
+#
+#   tests/kernel/run.sh BUILD_DIR [GUEST_PROGRAM...]
+#
+# BUILD_DIR holds the built guest programs (default: tests/kernel/guest_test_* there).
+# The kernel package is fetched once into $OWU_KERNEL_CACHE (default
+# ~/.cache/openwinusb/kernel) and reused. Needs root for apt-get only when
+# qemu-system-x86, busybox-static, cpio or kmod are missing. See docs/usbfs.md.
+set -euo pipefail
+
+die() { echo "run.sh: $*" >&2; exit 2; }
+# Exit status 77 = "skipped" for ctest (SKIP_RETURN_CODE): the machine cannot run the VM.
+skip() { echo "run.sh: SKIPPED: $*" >&2; exit 77; }
+
+BUILD=${1:-}
+[ -n "$BUILD" ] && [ -d "$BUILD" ] || die "usage: $0 BUILD_DIR [GUEST_PROGRAM...]"
+BUILD=$(cd "$BUILD" && pwd)
+shift
+PROGRAMS=("$@")
+if [ ${#PROGRAMS[@]} -eq 0 ]; then
+    for p in "$BUILD"/tests/kernel/guest_test_*; do
+        [ -x "$p" ] && PROGRAMS+=("$p")
+    done
+fi
+[ ${#PROGRAMS[@]} -gt 0 ] || die "no guest programs found in $BUILD/tests/kernel"
+CLI=$BUILD/openwinusb
+CACHE=${OWU_KERNEL_CACHE:-$HOME/.cache/openwinusb/kernel}
+TIMEOUT=${OWU_KERNEL_TIMEOUT:-540}
+t0=$(date +%s)
+
+# ---- host tools (only when missing) --------------------------------------------------------
+missing=()
+for pkg in qemu-system-x86 busybox-static cpio kmod; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    [ "$(id -u)" -eq 0 ] || skip "needs ${missing[*]} (apt-get install ${missing[*]} as root)"
+    echo "run.sh: installing ${missing[*]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2 ||
+        { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >&2; } ||
+        skip "cannot install ${missing[*]}"
+fi
+
+# ---- the kernel: exactly the package linux-image-amd64 depends on --------------------------
+PKG=$(apt-cache depends linux-image-amd64 2>/dev/null |
+      awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { print $2; exit }')
+[ -n "$PKG" ] || skip "cannot resolve the kernel package linux-image-amd64 depends on (apt-get update?)"
+mkdir -p "$CACHE"
+KROOT=$CACHE/$PKG
+if [ ! -d "$KROOT/boot" ]; then
+    deb=$(ls "$CACHE/${PKG}"_*.deb 2>/dev/null | head -n1 || true)
+    if [ -z "$deb" ]; then
+        (cd "$CACHE" && apt-get download "$PKG" >&2) || skip "apt-get download $PKG failed"
+        deb=$(ls "$CACHE/${PKG}"_*.deb | head -n1)
+    fi
+    rm -rf "$KROOT.tmp"
+    dpkg-deb -x "$deb" "$KROOT.tmp"
+    mv "$KROOT.tmp" "$KROOT"
+    rm -f "$deb"   # the unpacked tree is what is reused
+fi
+KVER=$(ls "$KROOT/lib/modules" | head -n1)
+VMLINUZ=$KROOT/boot/vmlinuz-$KVER
+[ -f "$VMLINUZ" ] || die "$VMLINUZ missing"
+MODDIR=$KROOT/lib/modules/$KVER
+[ -f "$MODDIR/modules.dep" ] || depmod -b "$KROOT" "$KVER"
+
+# ---- initramfs ------------------------------------------------------------------------------
+WORK=$(mktemp -d /tmp/owu-kernel.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+R=$WORK/root
+mkdir -p "$R"/{bin,sbin,proc,sys,dev,tmp,run,etc,tests,lib/modules/"$KVER"}
+cp /bin/busybox "$R/bin/busybox"
+
+# Modules in load order (dependencies first), from modules.dep.
+WANT="configfs usb-common usbcore udc-core libcomposite dummy_hcd u_serial usb_f_acm usb_f_ss_lb usb_f_hid usb_f_fs cdc-acm"
+order=()
+add_mod() {   # $1 = path relative to $MODDIR
+    local m
+    for m in "${order[@]}"; do [ "$m" = "$1" ] && return; done
+    order+=("$1")
+}
+for name in $WANT; do
+    norm=${name//-/_}
+    line=$(awk -v want="$norm" -F: '{ n = $1; sub(/.*\//, "", n); sub(/\.ko(\.[a-z]+)?$/, "", n);
+                                      gsub(/-/, "_", n); if (n == want) { print; exit } }' "$MODDIR/modules.dep")
+    [ -n "$line" ] || die "module $name not found in $MODDIR/modules.dep"
+    path=${line%%:*}
+    deps=${line#*:}
+    # modules.dep lists dependencies so that the last one must be loaded first.
+    rev=()
+    for d in $deps; do rev=("$d" "${rev[@]}"); done
+    for d in "${rev[@]}"; do add_mod "$d"; done
+    add_mod "$path"
+done
+: > "$R/modules.list"
+for m in "${order[@]}"; do
+    mkdir -p "$R/lib/modules/$KVER/$(dirname "$m")"
+    cp "$MODDIR/$m" "$R/lib/modules/$KVER/$m"
+    echo "/lib/modules/$KVER/$m" >> "$R/modules.list"
+done
+
+# Programs and the shared libraries they need.
+copy_with_libs() {
+    local bin=$1 dest=$2 lib
+    cp "$bin" "$dest"
+    for lib in $(ldd "$bin" 2>/dev/null | awk '/=>/ { print $3 } /^\t\// { print $1 }'); do
+        [ -f "$lib" ] || continue
+        mkdir -p "$R$(dirname "$lib")"
+        [ -f "$R$lib" ] || cp -L "$lib" "$R$lib"
+    done
+}
+names=()
+for p in "${PROGRAMS[@]}"; do
+    [ -x "$p" ] || die "$p is not an executable"
+    copy_with_libs "$p" "$R/tests/"
+    names+=("$(basename "$p")")
+done
+[ -x "$CLI" ] && copy_with_libs "$CLI" "$R/bin/openwinusb"
+cp "$(dirname "$0")/guest_init.sh" "$R/init"
+chmod +x "$R/init"
+echo "${names[*]}" > "$R/tests.list"
+
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$WORK/initramfs.gz"
+t1=$(date +%s)
+echo "run.sh: kernel $KVER, initramfs $(du -k "$WORK/initramfs.gz" | cut -f1) KiB, prepared in $((t1 - t0)) s" >&2
+
+# ---- boot -----------------------------------------------------------------------------------
+LOG=${OWU_KERNEL_LOG:-$BUILD/tests/kernel/console.log}
+mkdir -p "$(dirname "$LOG")"
+set +e
+timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic -no-reboot \
+    -kernel "$VMLINUZ" -initrd "$WORK/initramfs.gz" \
+    -append "console=ttyS0 panic=-1 quiet loglevel=4" </dev/null >"$LOG" 2>&1
+qrc=$?
+set -e
+t2=$(date +%s)
+tr -d '\r' < "$LOG" | sed -n '/^=== OWU/,$p' | grep -v "^OWU-KERNEL-RESULT" || true
+result=$(tr -d '\r' < "$LOG" | sed -n 's/^OWU-KERNEL-RESULT: \([0-9]*\).*/\1/p' | tail -n1)
+echo "run.sh: guest ran $((t2 - t1)) s (qemu exit $qrc); console log in $LOG" >&2
+if [ -z "$result" ]; then
+    echo "run.sh: no result line from the guest (boot failure or timeout); last console lines:" >&2
+    tail -n 40 "$LOG" >&2
+    exit 1
+fi
+exit "$result"
