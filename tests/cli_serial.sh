@@ -2,7 +2,8 @@
 # `openwinusb serial COMn --pty` end to end: the bridge runs in the background on the virtual
 # cdc-acm model; pyserial (Debian's python3-serial) opens the printed pty path, sets
 # 115200 8E1, loops patterned bytes through the device and back, changes parity and stop
-# bits and drops to B0; the bridge's log shows what the device (the model) reports for each.
+# bits and drops to B0; the bridge's log shows what the device (the model) reports for each,
+# and that pyserial's input flush (tcflush on the slave) purged the port's receive buffer.
 # usage: cli_serial.sh OPENWINUSB_BINARY DATA_DIR
 set -u
 CLI=$1
@@ -89,6 +90,7 @@ for want in "line coding 115200 8E1 (device reports 115200 8E1)" \
             "line coding 115200 8M1 (device reports 115200 8M1)" \
             "line coding 115200 8S2 (device reports 115200 8S2)" \
             "B0: DTR dropped" "leaving B0: DTR raised" \
+            "input flushed: receive buffer purged" \
             "line coding 57600 8S2 (device reports 57600 8S2)"; do
     grep -qF "$want" <<<"$log" || fail "bridge log lacks \"$want\": $log"
 done

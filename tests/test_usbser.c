@@ -720,6 +720,10 @@ static void test_zlp_boundaries(void)
         CHECK_INT(owu_usbser_read(p, back, sizeof back, 0, &got), OWU_E_TIMEOUT);
         CHECK_INT(got, 0);
         CHECK_INT(owu_usbser_write(p, NULL, 5, 100, NULL), OWU_E_INVAL);
+        CHECK_INT(owu_usbser_read(p, NULL, 5, 0, &got), OWU_E_INVAL);
+        CHECK_OK(owu_usbser_read(p, NULL, 0, 0, &got), NULL);
+        CHECK_INT(got, 0);
+        CHECK_OK(owu_usbser_write(p, NULL, 0, 100, NULL), NULL);
     }
     owu_usbser_close(p);
     owu_stack_close(s);
@@ -897,7 +901,8 @@ static void send_packet(struct owu_vdev *vd, void *arg)
     if (!u)
         return;
     size_t n = p->len < u->length ? p->len : u->length;
-    memcpy(u->buffer, p->data, n);
+    if (n)
+        memcpy(u->buffer, p->data, n);
     owu_vdev_complete(vd, u, OWU_OK, n);
     p->sent = true;
 }

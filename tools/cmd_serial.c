@@ -9,8 +9,9 @@
  * (TIOCPKT_IOCTL only reports them under EXTPROC) and become SET_LINE_CODING (rate, CS5..CS8,
  * PARENB/PARODD/CMSPAR, CSTOPB) and, for B0, DTR dropped like Linux cdc-acm.
  * Limits (docs/usbser.md): a pty has no modem lines, so DCD/DSR/RI cannot be shown to the
- * slave side (they are printed with --verbose) and TIOCMSET/TIOCMGET/break on the slave do
- * not reach the device.
+ * slave side (they are printed with --verbose; a DCD drop without CLOCAL sends SIGHUP through
+ * TIOCSIG), and TIOCMSET/TIOCMGET/break on the slave do not reach the device; the pty driver
+ * forces CS8 and clears PARENB, so data bits and even parity come from --line.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -429,14 +430,28 @@ static int run_bridge(struct owu_usbser_port *port, const char *link_arg, const 
                         bridge_fail(&b, "write to the device", rc);
                 }
             } else if (n == 1 && buf[0] != TIOCPKT_DATA) {
-                if (buf[0] & TIOCPKT_FLUSHREAD)   /* the slave discarded its input */
+                if (buf[0] & TIOCPKT_FLUSHREAD) {   /* the slave discarded its input */
                     owu_usbser_purge(port, OWU_USBSER_PURGE_RX);
+                    if (verbose) {
+                        printf("input flushed: receive buffer purged\n");
+                        fflush(stdout);
+                    }
+                }
             } else if (n < 0 && errno != EAGAIN && errno != EINTR && errno != EIO) {
                 bridge_fail(&b, "read from the pty", OWU_E_IO);
             }
         }
         sync_termios(&b, &last, &b0, &cur);
         unsigned m = owu_usbser_modem_status(port);
+        if ((modem & OWU_USBSER_DCD) && !(m & OWU_USBSER_DCD) && !(last.c_cflag & CLOCAL)) {
+            /* Carrier lost without CLOCAL: hang up like a tty driver would — the closest a
+             * pty comes (the slave's foreground process group, if it has one, gets SIGHUP). */
+            int sig = SIGHUP;
+            bool sent = ioctl(master, TIOCSIG, sig) == 0;
+            printf("DCD dropped: %s\n", sent ? "SIGHUP sent to the pty's foreground process group"
+                                               : "no process has the pty as its controlling terminal");
+            fflush(stdout);
+        }
         if (m != modem && verbose) {
             printf("modem status: DCD %d DSR %d RI %d\n", !!(m & OWU_USBSER_DCD), !!(m & OWU_USBSER_DSR),
                    !!(m & OWU_USBSER_RI));

@@ -57,10 +57,10 @@ const struct owu_usbip_device *owu_usbip_client_record(struct owu_hcd *hcd, unsi
 struct owu_usbip_server;
 
 struct owu_usbip_server *owu_usbip_server_new(owu_err *err);
-/* Shares a device (holds a reference to it). busid: up to 31 characters, unique. The
- * device must have been enumerated (dev->info). */
+/* Shares a device (holds a reference to it). info: what enumeration learnt about it (the
+ * device node's devinfo; the server keeps a copy). busid: up to 31 characters, unique. */
 int owu_usbip_server_export(struct owu_usbip_server *srv, struct owu_usb_device *dev,
-                            const char *busid, owu_err *err);
+                            const struct owu_devinfo *info, const char *busid, owu_err *err);
 /* Starts serving on addr:port (port 0 = ephemeral; *bound_port gets it). One thread accepts;
  * each connection has a reader thread and a writer thread. */
 int owu_usbip_server_start(struct owu_usbip_server *srv, const char *addr, unsigned port,
@@ -76,7 +76,8 @@ unsigned owu_usbip_server_busy_count(struct owu_usbip_server *srv);
 void owu_usbip_server_free(struct owu_usbip_server *srv);
 
 /* A device's USB/IP record from what enumeration learnt (busid and path given). */
-int owu_usbip_device_record(struct owu_usb_device *dev, const char *busid, uint8_t config_value,
-                            struct owu_usbip_device *out, owu_err *err);
+int owu_usbip_device_record(struct owu_usb_device *dev, const struct owu_devinfo *info,
+                            const char *busid, uint8_t config_value, struct owu_usbip_device *out,
+                            owu_err *err);
 
 #endif

@@ -60,8 +60,7 @@ struct ucli_dev {
     struct ucli_pend *hash[UCLI_HASH];
     unsigned n_pending;
     struct ucli_msg *out_head, *out_tail;
-    int8_t interval[2][16];          /* HC interval units per endpoint; -1 = not looked up */
-    bool intervals_known;
+    int32_t interval[2][16];         /* periodic endpoints: HC units; 0 = not seen */
 };
 
 struct ucli_zombie {
@@ -154,36 +153,25 @@ static void *writer_main(void *arg)
 
 /* ---- submit / cancel ---------------------------------------------------------------------------- */
 
-/* bInterval of an endpoint in host-controller units (frames FS/LS, microframes HS/SS),
- * as Linux puts it in CMD_SUBMIT; the server's host controller needs it for periodic URBs. */
-static int32_t endpoint_interval(struct ucli_dev *d, uint8_t endpoint)
+/* The interval of periodic endpoints (CMD_SUBMIT carries it; the server's host controller
+ * needs it): learnt from the configuration descriptors as enumeration reads them through
+ * this connection, in host-controller units as Linux sends them (frames FS/LS interrupt,
+ * else 2^(bInterval-1) frames or microframes). Called by the reader, lock held. */
+static void learn_intervals_locked(struct ucli_dev *d, const uint8_t *b, size_t n)
 {
-    if (!d->intervals_known && d->dev->info) {
-        memset(d->interval, 0, sizeof d->interval);
-        for (unsigned c = 0; c < d->dev->info->num_configs; c++) {
-            struct owu_config *cfg = NULL;
-            if (owu_devinfo_config(d->dev->info, c, &cfg, NULL) != OWU_OK)
-                continue;
-            for (unsigned i = 0; i < cfg->num_interfaces; i++)
-                for (unsigned a = 0; a < cfg->interfaces[i].num_alts; a++) {
-                    const struct owu_altsetting *alt = &cfg->interfaces[i].alts[a];
-                    for (unsigned e = 0; e < alt->num_endpoints; e++) {
-                        const struct owu_endpoint *ep = &alt->endpoints[e];
-                        int8_t *slot = &d->interval[(ep->bEndpointAddress & 0x80) ? 1 : 0][ep->bEndpointAddress & 0x0F];
-                        if (*slot)
-                            continue;
-                        unsigned bi = ep->bInterval ? ep->bInterval : 1;
-                        bool exp = d->dev->speed >= OWU_SPEED_HIGH || (ep->bmAttributes & 3) == 1;
-                        unsigned v = exp ? 1u << (bi > 16 ? 15 : bi - 1) : bi;
-                        *slot = (int8_t)(v > 127 ? 127 : v);
-                    }
-                }
-            owu_config_free(cfg);
+    size_t off = 0;
+    while (off + 2 <= n) {
+        size_t len = b[off];
+        if (len < 2 || off + len > n)
+            break;
+        if (b[off + 1] == OWU_DT_ENDPOINT && len >= 7) {
+            uint8_t addr = b[off + 2], attr = b[off + 3], bi = b[off + 6] ? b[off + 6] : 1;
+            bool exp = d->dev->speed >= OWU_SPEED_HIGH || (attr & 3) == 1;
+            unsigned v = exp ? 1u << (bi > 16 ? 15 : bi - 1) : bi;
+            d->interval[(addr & 0x80) ? 1 : 0][addr & 0x0F] = (int32_t)v;
         }
-        d->intervals_known = true;
+        off += len;
     }
-    int v = d->intervals_known ? d->interval[(endpoint & 0x80) ? 1 : 0][endpoint & 0x0F] : 0;
-    return v ? v : 1;
 }
 
 static int ucli_submit(struct owu_urb *urb)
@@ -205,8 +193,6 @@ static int ucli_submit(struct owu_urb *urb)
         in = p.direction == OWU_USBIP_DIR_IN;
     } else {
         p.ep = urb->endpoint & 0x0F;
-        if (urb->type == OWU_XFER_INTERRUPT || urb->type == OWU_XFER_ISOCHRONOUS)
-            p.interval = endpoint_interval(d, urb->endpoint);
         if (urb->type == OWU_XFER_ISOCHRONOUS) {
             np = urb->num_iso_packets;
             if (np == 0 || np > OWU_USBIP_MAX_ISO_PACKETS)
@@ -257,6 +243,10 @@ static int ucli_submit(struct owu_urb *urb)
         return OWU_E_NODEV;
     }
     p.seqnum = pe->seqnum = next_seq_locked(d);
+    if (urb->type == OWU_XFER_INTERRUPT || urb->type == OWU_XFER_ISOCHRONOUS) {
+        int32_t iv = d->interval[in ? 1 : 0][urb->endpoint & 0x0F];
+        p.interval = iv ? iv : 1;
+    }
     owu_usbip_encode_pdu(m->data, &p);
     struct ucli_pend **slot = &d->hash[pe->seqnum % UCLI_HASH];
     pe->next = *slot;
@@ -324,10 +314,16 @@ static int read_ret_submit(struct ucli_dev *d, const struct owu_usbip_pdu *p, st
                         p->seqnum, p->actual_length, asked);
     *actual = p->actual_length;
     if (!np) {
-        if (pe->in && p->actual_length)
-            return owu_usbip_read_full(d->fd, urb->buffer, p->actual_length) == OWU_OK
-                       ? OWU_OK
-                       : owu_fail(err, OWU_E_NODEV, "connection lost");
+        if (pe->in && p->actual_length &&
+            owu_usbip_read_full(d->fd, urb->buffer, p->actual_length) != OWU_OK)
+            return owu_fail(err, OWU_E_NODEV, "connection lost");
+        if (urb->type == OWU_XFER_CONTROL && urb->setup.bmRequestType == 0x80 &&
+            urb->setup.bRequest == OWU_REQ_GET_DESCRIPTOR && (urb->setup.wValue >> 8) == OWU_DT_CONFIG &&
+            p->status == 0) {
+            pthread_mutex_lock(&d->lock);
+            learn_intervals_locked(d, urb->buffer, p->actual_length);
+            pthread_mutex_unlock(&d->lock);
+        }
         return OWU_OK;
     }
     size_t data = pe->in ? p->actual_length : 0;

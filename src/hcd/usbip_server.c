@@ -35,6 +35,7 @@
 
 struct srv_export {
     struct owu_usb_device *dev;
+    struct owu_devinfo *info;        /* our copy of what enumeration learnt */
     char busid[OWU_USBIP_BUSID_SIZE];
     struct srv_conn *owner;          /* NULL: free to import */
 };
@@ -110,11 +111,11 @@ static struct owu_config *config_by_value(const struct owu_devinfo *info, uint8_
     return NULL;
 }
 
-int owu_usbip_device_record(struct owu_usb_device *dev, const char *busid, uint8_t config_value,
-                            struct owu_usbip_device *out, owu_err *err)
+int owu_usbip_device_record(struct owu_usb_device *dev, const struct owu_devinfo *info,
+                            const char *busid, uint8_t config_value, struct owu_usbip_device *out,
+                            owu_err *err)
 {
     memset(out, 0, sizeof *out);
-    const struct owu_devinfo *info = dev->info;
     if (!info || info->device_len < OWU_DEVICE_DESC_SIZE)
         return owu_fail(err, OWU_E_NODEV, "%s: not enumerated, cannot be exported", dev->location);
     if (strlen(busid) >= OWU_USBIP_BUSID_SIZE)
@@ -156,7 +157,7 @@ int owu_usbip_device_record(struct owu_usb_device *dev, const char *busid, uint8
 static void rebuild_endpoints(struct srv_conn *c)
 {
     memset(c->ep_type, 0xFF, sizeof c->ep_type);
-    struct owu_config *cfg = config_by_value(c->exp->dev->info, c->config_value);
+    struct owu_config *cfg = config_by_value(c->exp->info, c->config_value);
     if (!cfg)
         return;
     for (unsigned i = 0; i < cfg->num_interfaces; i++) {
@@ -276,18 +277,20 @@ static struct out_msg *build_ret_submit(struct srv_urb *su)
 {
     struct owu_urb *u = &su->urb;
     uint32_t np = u->type == OWU_XFER_ISOCHRONOUS ? u->num_iso_packets : 0;
-    size_t data = su->in ? u->actual : 0;
-    if (np && su->in) {
-        data = 0;
+    /* actual_length counts OUT bytes too; only IN data travels. ISO: the packets' sum. */
+    size_t actual = u->actual;
+    if (np) {
+        actual = 0;
         for (uint32_t i = 0; i < np; i++)
-            data += u->iso[i].actual;
+            actual += u->iso[i].actual;
     }
+    size_t data = su->in ? actual : 0;
     struct out_msg *m = msg_new(OWU_USBIP_HEADER_SIZE + data + (size_t)np * OWU_USBIP_ISO_DESC_SIZE);
     if (!m)
         return NULL;
     struct owu_usbip_pdu p = {.command = OWU_USBIP_RET_SUBMIT, .seqnum = su->seqnum,
                               .status = owu_usbip_status_to_errno(u->status),
-                              .actual_length = (uint32_t)data,
+                              .actual_length = (uint32_t)actual,
                               .start_frame = np ? (int32_t)u->start_frame : 0,
                               .number_of_packets = np ? (int32_t)np : -1};
     uint8_t *w = m->data + OWU_USBIP_HEADER_SIZE;
@@ -632,14 +635,14 @@ static struct srv_export *find_export(struct owu_usbip_server *srv, const char *
     return NULL;
 }
 
-static uint8_t current_config(struct owu_usb_device *dev)
+static uint8_t current_config(struct owu_usb_device *dev, const struct owu_devinfo *info)
 {
     uint8_t value = 0;
     int n = owu_control_sync(dev, OWU_DIR_IN | OWU_TYPE_STANDARD | OWU_RECIP_DEVICE,
                              OWU_REQ_GET_CONFIGURATION, 0, 0, &value, 1, SRV_STD_TIMEOUT_MS);
     if (n == 1)
         return value;
-    return dev->info && dev->info->num_configs ? dev->info->configs[0].data[5] : 0;
+    return info->num_configs ? info->configs[0].data[5] : 0;
 }
 
 static void reply_devlist(struct srv_conn *c)
@@ -653,8 +656,9 @@ static void reply_devlist(struct srv_conn *c)
         struct owu_usb_device *dev = srv->exports[i].dev;
         if (owu_usb_device_gone(dev))
             continue;
-        uint8_t cfg = dev->info && dev->info->num_configs ? dev->info->configs[0].data[5] : 0;
-        if (owu_usbip_device_record(dev, srv->exports[i].busid, cfg, &devs[k], NULL) == OWU_OK)
+        const struct owu_devinfo *info = srv->exports[i].info;
+        uint8_t cfg = info->num_configs ? info->configs[0].data[5] : 0;
+        if (owu_usbip_device_record(dev, info, srv->exports[i].busid, cfg, &devs[k], NULL) == OWU_OK)
             k++;
     }
     pthread_mutex_unlock(&srv->lock);
@@ -702,10 +706,10 @@ static bool handle_import(struct srv_conn *c, const uint8_t head[8])
         return false;
     }
     c->exp = e;
-    c->config_value = current_config(e->dev);
+    c->config_value = current_config(e->dev, e->info);
     rebuild_endpoints(c);
     struct owu_usbip_device rec;
-    if (owu_usbip_device_record(e->dev, e->busid, c->config_value, &rec, &err) != OWU_OK)
+    if (owu_usbip_device_record(e->dev, e->info, e->busid, c->config_value, &rec, &err) != OWU_OK)
         status = OWU_USBIP_ST_DEV_ERR;
     c->devid = rec.busnum << 16 | rec.devnum;
     int n = owu_usbip_encode_rep_import(rep, status, &rec, &err);
@@ -842,14 +846,15 @@ struct owu_usbip_server *owu_usbip_server_new(owu_err *err)
 }
 
 int owu_usbip_server_export(struct owu_usbip_server *srv, struct owu_usb_device *dev,
-                            const char *busid, owu_err *err)
+                            const struct owu_devinfo *info, const char *busid, owu_err *err)
 {
     if (!dev || !busid || !*busid)
         return owu_fail(err, OWU_E_INVAL, "USB/IP export: no device or busid");
     if (strlen(busid) >= OWU_USBIP_BUSID_SIZE)
         return owu_fail(err, OWU_E_INVAL, "USB/IP export: busid \"%s\" is longer than 31 characters", busid);
-    if (!dev->info)
-        return owu_fail(err, OWU_E_NODEV, "USB/IP export: %s was not enumerated", dev->location);
+    if (!info || info->device_len < OWU_DEVICE_DESC_SIZE || info->failure != OWU_FAIL_NONE)
+        return owu_fail(err, OWU_E_NODEV, "USB/IP export: %s was not enumerated successfully",
+                        dev->location);
     pthread_mutex_lock(&srv->lock);
     if (srv->started) {
         pthread_mutex_unlock(&srv->lock);
@@ -859,8 +864,10 @@ int owu_usbip_server_export(struct owu_usbip_server *srv, struct owu_usb_device 
         pthread_mutex_unlock(&srv->lock);
         return owu_fail(err, OWU_E_BUSY, "USB/IP export: busid \"%s\" is exported already", busid);
     }
-    struct srv_export *grown = realloc(srv->exports, (srv->num_exports + 1) * sizeof *grown);
+    struct owu_devinfo *copy = owu_devinfo_clone(info);
+    struct srv_export *grown = copy ? realloc(srv->exports, (srv->num_exports + 1) * sizeof *grown) : NULL;
     if (!grown) {
+        owu_devinfo_free(copy);
         pthread_mutex_unlock(&srv->lock);
         return owu_fail(err, OWU_E_NOMEM, "out of memory");
     }
@@ -869,6 +876,7 @@ int owu_usbip_server_export(struct owu_usbip_server *srv, struct owu_usb_device 
     memset(e, 0, sizeof *e);
     owu_usb_device_ref(dev);
     e->dev = dev;
+    e->info = copy;
     snprintf(e->busid, sizeof e->busid, "%s", busid);
     pthread_mutex_unlock(&srv->lock);
     return OWU_OK;
@@ -945,8 +953,10 @@ void owu_usbip_server_free(struct owu_usbip_server *srv)
         close(srv->wake[1]);
     }
     owu_usbip_server_drop_clients(srv);
-    for (size_t i = 0; i < srv->num_exports; i++)
+    for (size_t i = 0; i < srv->num_exports; i++) {
         owu_usb_device_unref(srv->exports[i].dev);
+        owu_devinfo_free(srv->exports[i].info);
+    }
     free(srv->exports);
     pthread_cond_destroy(&srv->cond);
     pthread_mutex_destroy(&srv->lock);

@@ -450,8 +450,10 @@ int owu_usbser_read(struct owu_usbser_port *port, void *buf, size_t len, unsigne
         if (port->ring_count || len == 0) {
             size_t n = len < port->ring_count ? len : port->ring_count;
             size_t first = port->ring_cap - port->ring_head < n ? port->ring_cap - port->ring_head : n;
-            memcpy(buf, port->ring + port->ring_head, first);
-            memcpy((uint8_t *)buf + first, port->ring, n - first);
+            if (first)
+                memcpy(buf, port->ring + port->ring_head, first);
+            if (n > first)
+                memcpy((uint8_t *)buf + first, port->ring, n - first);
             port->ring_head = (port->ring_head + n) % port->ring_cap;
             port->ring_count -= n;
             if (port->ring_count == 0)

@@ -144,7 +144,8 @@ static void ring_put_locked(struct owu_usbser_port *port, const uint8_t *data, s
     size_t tail = (port->ring_head + port->ring_count) % port->ring_cap;
     size_t first = port->ring_cap - tail < n ? port->ring_cap - tail : n;
     memcpy(port->ring + tail, data, first);
-    memcpy(port->ring, data + first, n - first);
+    if (n > first)
+        memcpy(port->ring, data + first, n - first);
     port->ring_count += n;
 }
 
