@@ -108,6 +108,28 @@ check "damaged registry is reported" grep -q "note: Device Parameters: .*damaged
 check "damaged copy kept" test -f "$TMP/reg/device-parameters.bad"
 check "store rewritten with the device's values" grep -q "DeviceIdleEnabled" "$TMP/reg/device-parameters.txt"
 
+# --- hostile strings and files ------------------------------------------------------------
+python3 - "$DATA/profiles/hid-mouse.json" "$TMP/esc.json" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+for s in d["strings"]:
+    if "text" in s and s["index"] != 0:
+        s["text"] = "\u001b]0;pwned\u0007\u001b[2J" + s["text"]
+json.dump(d, open(sys.argv[2], "w"))
+PYEOF
+out=$("$CLI" ids "$TMP/esc.json")
+check "control characters from a device never reach the terminal" bash -c '! grep -q $'"'"'\x1b'"'"' <<<"$0" && ! grep -q $'"'"'\x07'"'"' <<<"$0"' "$out"
+check "they are shown escaped" grep -q '\\x1B\]0;pwned' <<<"$out"
+out=$("$CLI" ids "$TMP/esc.json" --json)
+check "JSON output escapes them" json 'import re; assert "\x1b" in d["root"]["children"][0]["children"][0]["description"]' <<<"$out"
+mkfifo "$TMP/fifo"
+out=$(timeout 10 "$CLI" ids "$TMP/fifo" 2>&1)
+check "a FIFO given as a profile fails at once" grep -q "not a regular file" <<<"$out"
+out=$("$CLI" ids --from-sysfs 2>&1)
+check "--from-sysfs without a directory says so" grep -q "needs a directory" <<<"$out"
+out=$("$CLI" tree --target 2>&1)
+check "--target without a value says so" grep -q "needs a value" <<<"$out"
+
 # --- help, models, unknown command ----------------------------------------------------------
 check "--help exits 0" "$CLI" --help
 out=$("$CLI" --help)

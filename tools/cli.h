@@ -29,5 +29,6 @@ int cmd_profile(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_driver(int argc, char **argv);
 int cmd_why(int argc, char **argv);
+int cmd_serial(int argc, char **argv);
 
 #endif

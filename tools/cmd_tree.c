@@ -21,8 +21,11 @@ int cli_common_option(struct cli_common *c, int argc, char **argv, int *i)
             c->pnp.target = OWU_TARGET_WIN10;
         else if (v && strcmp(v, "win11") == 0)
             c->pnp.target = OWU_TARGET_WIN11;
-        else {
-            fprintf(stderr, "openwinusb: --target takes win10 or win11, not \"%s\"\n", v ? v : "");
+        else if (!v) {
+            fprintf(stderr, "openwinusb: --target needs a value: win10 or win11\n");
+            return -1;
+        } else {
+            fprintf(stderr, "openwinusb: --target takes win10 or win11, not \"%s\"\n", v);
             return -1;
         }
         return 1;
@@ -97,7 +100,11 @@ int cmd_ids(int argc, char **argv)
             return 2;
         if (r > 0)
             continue;
-        if (strcmp(argv[i], "--from-sysfs") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--from-sysfs") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "openwinusb ids: --from-sysfs needs a directory such as /sys/bus/usb/devices/1-1\n");
+                return 2;
+            }
             sysfs = argv[++i];
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "openwinusb ids: unknown option \"%s\" (try --help)\n", argv[i]);

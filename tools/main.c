@@ -26,6 +26,10 @@ static void usage(FILE *f)
           "  why NODE [--json]\n"
           "        Every driver candidate for a device node with its rank, and why the winner won.\n"
           "        Driver options: --store DIR  --arch x86|amd64|arm64|arm|ia64  --trust catalog|none|all\n"
+          "  serial --list\n"
+          "  serial PORT --pty [--line RATE,DPS] [--link PATH] [--detach] [--verbose]\n"
+          "        List the CDC-ACM serial ports (COMn), or bridge one (COMn, instance ID or\n"
+          "        location) to a Linux pseudo-terminal whose stable path is printed.\n"
           "\n"
           "Environment:\n"
           "  OPENWINUSB_BUSES    buses to use, e.g. \"virtual:fx2,cdc-acm\" (default \"" OWU_DEFAULT_BUSES "\")\n"
@@ -64,6 +68,8 @@ int main(int argc, char **argv)
         return cmd_driver(argc - 1, argv + 1);
     if (strcmp(cmd, "why") == 0)
         return cmd_why(argc - 1, argv + 1);
+    if (strcmp(cmd, "serial") == 0)
+        return cmd_serial(argc - 1, argv + 1);
     fprintf(stderr, "openwinusb: unknown command \"%s\" (try --help)\n", cmd);
     return 2;
 }

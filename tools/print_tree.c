@@ -34,10 +34,34 @@ static void names_of(const struct owu_devnode *n, char *vendor, size_t vsz, char
 
 /* ---- text ------------------------------------------------------------------------------ */
 
+/* Device strings are untrusted: control characters (C0, DEL, and the C1 range U+0080..U+009F
+ * in UTF-8) would drive the user's terminal, so they are shown as \xNN / \u00NN. */
+static void put_text(FILE *f, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+        if (*p < 0x20 || *p == 0x7F)
+            fprintf(f, "\\x%02X", *p);
+        else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+            fprintf(f, "\\u00%02X", *++p);
+        else
+            fputc(*p, f);
+    }
+}
+
+static void print_field(FILE *f, const char *prefix, const char *label, const char *value)
+{
+    fprintf(f, "%s%-16s", prefix, label);
+    put_text(f, value);
+    fputc('\n', f);
+}
+
 static void print_list(FILE *f, const char *prefix, const char *label, const owu_strlist *l)
 {
-    for (size_t i = 0; i < l->n; i++)
-        fprintf(f, "%s%-16s%s\n", prefix, i == 0 ? label : "", l->v[i]);
+    for (size_t i = 0; i < l->n; i++) {
+        fprintf(f, "%s%-16s", prefix, i == 0 ? label : "");
+        put_text(f, l->v[i]);
+        fputc('\n', f);
+    }
     if (l->n == 0)
         fprintf(f, "%s%-16s(none)\n", prefix, label);
 }
@@ -46,15 +70,19 @@ static void print_node_text(FILE *f, const struct owu_devnode *n, const char *in
 {
     char head[512], body[512];
     if (n->kind == OWU_NODE_ROOT) {
-        fprintf(f, "%s\n", n->description ? n->description : "openwinusb");
+        put_text(f, n->description ? n->description : "openwinusb");
+        fputc('\n', f);
         snprintf(body, sizeof body, "%s", "");
     } else {
         fprintf(f, "%s%s ", indent, last ? "`-" : "|-");
-        if (n->kind == OWU_NODE_DEVICE && n->info)
-            fprintf(f, "[%s] ", n->info->location);
-        else if (n->kind == OWU_NODE_FUNCTION)
+        if (n->kind == OWU_NODE_DEVICE && n->info) {
+            fputc('[', f);
+            put_text(f, n->info->location);
+            fputs("] ", f);
+        } else if (n->kind == OWU_NODE_FUNCTION) {
             fprintf(f, "[interface %u] ", n->first_interface);
-        fprintf(f, "%s", n->description ? n->description : "(no description)");
+        }
+        put_text(f, n->description ? n->description : "(no description)");
         if (n->kind == OWU_NODE_DEVICE && !n->failure && n->info)
             fprintf(f, "  (%04x:%04x, %s speed)", n->vid, n->pid, owu_speed_name(n->info->speed));
         fputc('\n', f);
@@ -68,24 +96,30 @@ static void print_node_text(FILE *f, const struct owu_devnode *n, const char *in
         char vendor[128], product[128];
         names_of(n, vendor, sizeof vendor, product, sizeof product);
         if (n->failure && n->info && n->info->failure_detail[0])
-            fprintf(f, "%s%-16s%s\n", head, "Problem:", n->info->failure_detail);
-        fprintf(f, "%s%-16s%s\n", head, "Device ID:", n->device_id ? n->device_id : "");
-        fprintf(f, "%s%-16s%s\n", head, "Instance ID:", n->instance_id ? n->instance_id : "");
+            print_field(f, head, "Problem:", n->info->failure_detail);
+        print_field(f, head, "Device ID:", n->device_id ? n->device_id : "");
+        print_field(f, head, "Instance ID:", n->instance_id ? n->instance_id : "");
         print_list(f, head, "Hardware IDs:", &n->hardware_ids);
         print_list(f, head, "Compatible IDs:", &n->compatible_ids);
         if (n->container_id[0])
             fprintf(f, "%s%-16s%s\n", head, "Container ID:", n->container_id);
         if (n->location && n->location[0])
-            fprintf(f, "%s%-16s%s\n", head, "Location:", n->location);
+            print_field(f, head, "Location:", n->location);
         if (n->msos_error && n->msos_error[0])
-            fprintf(f, "%s%-16s%s\n", head, "MS OS note:", n->msos_error);
-        if (vendor[0])
-            fprintf(f, "%s%-16s%s%s%s\n", head, "usb.ids:", vendor, product[0] ? " / " : "", product);
-        if (n->service)
-            fprintf(f, "%s%-16s%s (%s [%s], rank 0x%08X)\n", head, "Driver:", n->service,
-                    n->inf ? n->inf : "?", n->inf_section ? n->inf_section : "?", n->rank);
+            print_field(f, head, "MS OS note:", n->msos_error);
+        if (vendor[0]) {
+            char names[300];
+            snprintf(names, sizeof names, "%s%s%s", vendor, product[0] ? " / " : "", product);
+            print_field(f, head, "usb.ids:", names);
+        }
+        if (n->service) {
+            char drv[600];
+            snprintf(drv, sizeof drv, "%s (%s [%s], rank 0x%08X)", n->service, n->inf ? n->inf : "?",
+                     n->inf_section ? n->inf_section : "?", n->rank);
+            print_field(f, head, "Driver:", drv);
+        }
         for (unsigned i = 0; i < n->num_properties; i++)
-            fprintf(f, "%s%-16s%s\n", head, i == 0 ? "Properties:" : "", n->properties[i].name);
+            print_field(f, head, i == 0 ? "Properties:" : "", n->properties[i].name);
     }
     char child_indent[512];
     snprintf(child_indent, sizeof child_indent, "%s", n->kind == OWU_NODE_ROOT ? "" : body);

@@ -214,6 +214,12 @@ unsigned owu_pnp_node_depth(const struct owu_devnode *node);
  * node->parent_id_prefix to "<depth+1>&<FNV-1a of instance_id as %X>&0". */
 int owu_pnp_set_instance(struct owu_devnode *node, const char *instance_part, bool unique);
 
+/* Gives a device node the port-based instance ID (`<ParentIdPrefix>&<port>`) instead of its
+ * serial-based one. The stack uses it for the second of two attached devices with the same
+ * serial number (see docs/pnp-ids.md, "Duplicate serial numbers"). Call before children are
+ * created. */
+int owu_pnp_use_port_instance(struct owu_devnode *node);
+
 /* The Windows failure ID string for a failure ("USB\DEVICE_DESCRIPTOR_FAILURE") and the PID
  * used in its device ID. */
 const char *owu_failure_id(enum owu_enum_failure f);

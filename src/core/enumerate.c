@@ -50,13 +50,29 @@ struct walk {
     struct owu_usb_device *dev;
     const struct owu_enum_options *opt;
     struct owu_devinfo *info;
+    bool silent;          /* a request timed out: the device stopped answering */
     uint8_t buf[65535];
 };
 
+/* Every request of the walk goes through here. Once one request has timed out the device is
+ * taken to have stopped answering and the remaining (optional) requests are not sent, so a
+ * silent device costs one timeout instead of one per string and feature descriptor. */
+static int control_in(struct walk *w, uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue,
+                      uint16_t wIndex, uint16_t len)
+{
+    if (w->silent)
+        return OWU_E_TIMEOUT;
+    int rc = owu_control_sync(w->dev, bmRequestType, bRequest, wValue, wIndex, w->buf, len,
+                              w->opt->timeout_ms);
+    if (rc == OWU_E_TIMEOUT)
+        w->silent = true;
+    return rc;
+}
+
 static int get_descriptor(struct walk *w, uint8_t type, uint8_t index, uint16_t langid, uint16_t len)
 {
-    return owu_control_sync(w->dev, GET_DESCRIPTOR_IN, OWU_REQ_GET_DESCRIPTOR,
-                            (uint16_t)(type << 8 | index), langid, w->buf, len, w->opt->timeout_ms);
+    return control_in(w, GET_DESCRIPTOR_IN, OWU_REQ_GET_DESCRIPTOR, (uint16_t)(type << 8 | index),
+                      langid, len);
 }
 
 static int fail(struct walk *w, enum owu_enum_failure f, const char *fmt, ...)
@@ -184,8 +200,7 @@ static bool read_bos(struct walk *w)
     bool got = false;
     if (set && set->bMS_VendorCode && set->wTotalLength >= 10) {
         uint16_t len = set->wTotalLength;
-        n = owu_control_sync(w->dev, VENDOR_IN_DEVICE, set->bMS_VendorCode, 0, 0x07, w->buf, len,
-                             w->opt->timeout_ms);
+        n = control_in(w, VENDOR_IN_DEVICE, set->bMS_VendorCode, 0, 0x07, len);
         if (n > 0) {
             owu_devinfo_set_msos20(w->info, w->buf, (size_t)n);
             got = true;
@@ -199,8 +214,7 @@ static bool read_bos(struct walk *w)
 static int read_msos1_feature(struct walk *w, uint8_t recipient, uint16_t wvalue, uint16_t windex,
                               uint16_t header_len)
 {
-    int n = owu_control_sync(w->dev, recipient, w->info->msos1.vendor_code, wvalue, windex, w->buf,
-                             header_len, w->opt->timeout_ms);
+    int n = control_in(w, recipient, w->info->msos1.vendor_code, wvalue, windex, header_len);
     if (n < (int)header_len)
         return -1;
     uint32_t total = owu_le32(w->buf);
@@ -208,8 +222,7 @@ static int read_msos1_feature(struct walk *w, uint8_t recipient, uint16_t wvalue
         return -1;
     if (total == header_len)
         return n;
-    return owu_control_sync(w->dev, recipient, w->info->msos1.vendor_code, wvalue, windex, w->buf,
-                            (uint16_t)total, w->opt->timeout_ms);
+    return control_in(w, recipient, w->info->msos1.vendor_code, wvalue, windex, (uint16_t)total);
 }
 
 /* Step 8: MS OS 1.0. */
@@ -350,7 +363,7 @@ int owu_enumerate(struct owu_usb_device *dev, const struct owu_enum_options *opt
     if (!msos20 && !usb1x)
         read_msos1(w, &dd);
     /* 9. configure */
-    if (opt->set_configuration && info->num_configs > 0) {
+    if (opt->set_configuration && info->num_configs > 0 && !w->silent) {
         uint8_t value = info->configs[0].data[5];
         n = owu_dev_set_configuration(dev, value, opt->timeout_ms);
         if (n != OWU_OK)

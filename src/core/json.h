@@ -80,11 +80,7 @@ void owu_jw_finish(struct owu_json_writer *w);   /* trailing newline */
  * Empty input gives *out = NULL, *out_len = 0. The caller frees *out. */
 int owu_hex_decode(const char *s, uint8_t **out, size_t *out_len, owu_err *err);
 
-/* Reads a whole file (text or binary) into a new NUL-terminated buffer; *out_len excludes
- * the NUL. Files longer than max bytes are refused (OWU_E_INVAL), so callers reading
- * untrusted or special files (sysfs, /dev/...) stay bounded. Errors name the path:
- * OWU_E_NOTFOUND (no such file), OWU_E_ACCESS, OWU_E_IO (including "is a directory").
- * Shared by the profile, sysfs and usb.ids readers. */
-int owu_read_file(const char *path, size_t max, char **out, size_t *out_len, owu_err *err);
+#include "core/file_read.h"   /* owu_read_file, used with the JSON reader */
+
 
 #endif

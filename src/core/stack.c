@@ -30,7 +30,6 @@ struct owu_stack {
     struct owu_pnp_manager *pm;
     struct stack_bus buses[OWU_MAX_BUSES];
     unsigned num_buses;
-    bool closing;
 };
 
 void owu_stack_options_default(struct owu_stack_options *opt)
@@ -49,6 +48,18 @@ static struct stack_bus *bus_of(struct owu_stack *stack, struct owu_hcd *hcd)
         if (stack->buses[i].hcd == hcd)
             return &stack->buses[i];
     return NULL;
+}
+
+/* Whether a node other than `except` has this device instance ID. */
+static bool another_with_instance(const struct owu_devnode *n, const char *id, const struct owu_devnode *except)
+{
+    for (; n; n = n->next_sibling) {
+        if (n != except && n->instance_id && strcasecmp(n->instance_id, id) == 0)
+            return true;
+        if (another_with_instance(n->first_child, id, except))
+            return true;
+    }
+    return false;
 }
 
 /* Hotplug: a device arrived (enumerate it and build its nodes) or left (drop its nodes). */
@@ -79,11 +90,21 @@ static void on_hotplug(struct owu_hcd *hcd, struct owu_usb_device *dev, bool arr
     }
     pthread_mutex_lock(&stack->lock);
     struct stack_bus *bus = bus_of(stack, hcd);
-    struct owu_devnode *node = NULL;
-    int rc = bus ? owu_pnp_build_device(bus->hub, info, &stack->opt.pnp, &node, &err)
-                 : owu_fail(&err, OWU_E_NOTFOUND, "unknown bus");
-    if (!bus)
+    if (!bus || owu_usb_device_gone(dev)) {
+        /* Unplugged while we enumerated it: its departure found no node; build none. */
+        pthread_mutex_unlock(&stack->lock);
         owu_devinfo_free(info);
+        return;
+    }
+    struct owu_devnode *node = NULL;
+    int rc = owu_pnp_build_device(bus->hub, info, &stack->opt.pnp, &node, &err);
+    /* Two attached devices with one serial number would share an instance ID (Windows: Code
+     * 42 for the second). The second gets the port-based instance ID instead, so both work
+     * and keep apart their Device Parameters and interfaces (docs/pnp-ids.md). */
+    if (rc == OWU_OK && node->unique_id) {
+        if (another_with_instance(stack->root, node->instance_id, node))
+            rc = owu_pnp_use_port_instance(node);
+    }
     if (rc == OWU_OK)
         rc = owu_pnp_start(stack->pm, node, &err);
     if (rc != OWU_OK)
@@ -120,7 +141,6 @@ static int plug_model(struct owu_stack *stack, struct owu_hcd *hcd, const char *
     owu_devinfo_free(profile);   /* the model keeps its own copy */
     if (rc == OWU_OK && port_out)
         *port_out = vd->dev->port;
-    (void)stack;
     return rc;
 }
 

@@ -149,6 +149,9 @@ int owu_urb_submit(struct owu_urb *urb)
     pthread_mutex_lock(&g_lock);
     if (rc != OWU_OK) {
         timer_unlink_locked(urb);
+        /* The URB goes back to its owner now: the timer must be out of hcd->cancel. */
+        while (g_cancelling == urb)
+            pthread_cond_wait(&g_cancel_done, &g_lock);
         urb->state = URB_IDLE;
         urb->status = rc;
     }

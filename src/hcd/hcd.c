@@ -14,9 +14,12 @@ struct owu_usb_device *owu_usb_device_new(struct owu_hcd *hcd, unsigned port, en
     struct owu_usb_device *dev = calloc(1, sizeof *dev);
     if (!dev)
         return NULL;
+    if (!hcd) {
+        free(dev);
+        return NULL;
+    }
     dev->hcd = hcd;
-    if (hcd)
-        owu_hcd_ref(hcd);
+    owu_hcd_ref(hcd);
     dev->port = port;
     dev->speed = speed;
     dev->removable = true;
@@ -63,8 +66,12 @@ bool owu_usb_device_gone(struct owu_usb_device *dev)
 
 void owu_hcd_device_arrived(struct owu_hcd *hcd, struct owu_usb_device *dev)
 {
+    /* The device may be unplugged (and the backend drop its reference) while the stack is
+     * still enumerating it in this callback. */
+    owu_usb_device_ref(dev);
     if (hcd->hotplug)
         hcd->hotplug(hcd, dev, true, hcd->hotplug_ctx);
+    owu_usb_device_unref(dev);
 }
 
 void owu_hcd_device_left(struct owu_hcd *hcd, struct owu_usb_device *dev)

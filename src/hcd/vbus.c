@@ -134,11 +134,13 @@ static void *completion_main(void *arg)
             break;
         struct owu_urb *list = bus->done_head;
         bus->done_head = bus->done_tail = NULL;
+        /* No longer cancellable: vbus_cancel reads hcd_priv under this lock. */
+        for (struct owu_urb *u = list; u; u = u->hcd_next)
+            u->hcd_priv = NULL;
         pthread_mutex_unlock(&bus->lock);
         while (list) {
             struct owu_urb *next = list->hcd_next;  /* read first: done() may resubmit it */
             list->hcd_next = NULL;
-            list->hcd_priv = NULL;
             owu_urb_done(list, list->hcd_status, list->actual);
             list = next;
         }

@@ -278,6 +278,16 @@ static int port_prefix(const struct owu_devnode *parent, char *out, size_t outsz
     return OWU_OK;
 }
 
+int owu_pnp_use_port_instance(struct owu_devnode *node)
+{
+    if (!node || node->kind != OWU_NODE_DEVICE || !node->info)
+        return OWU_E_INVAL;
+    char prefix[64], inst[96];
+    port_prefix(node->parent, prefix, sizeof prefix);
+    snprintf(inst, sizeof inst, "%s&%u", prefix, node->info->port);
+    return owu_pnp_set_instance(node, inst, false);
+}
+
 /* Hub numbers for locations: every hub of a tree — root hubs and external hubs alike —
  * takes the next number from a counter kept on the tree's top node, in creation order. */
 static unsigned next_hub_number(struct owu_devnode *node)
