@@ -61,6 +61,25 @@ int owu_msos1_feature_request(const struct owu_setup *setup, uint8_t *intf);
 /* Copies min(len, wLength) bytes of a descriptor into the data stage; returns the count. */
 int owu_vdev_reply(const struct owu_setup *setup, uint8_t *data, const void *src, size_t len);
 
+/* The MS OS descriptors a device answers with (a model's tables, or a recorded profile). */
+struct owu_vmsos_view {
+    uint8_t msos1_vendor_code;               /* 0: none */
+    const uint8_t *msos1_compat;
+    size_t msos1_compat_len;
+    const struct owu_vmsos1_props *msos1_props;
+    unsigned num_msos1_props;
+    const uint8_t *msos1_container_id;
+    size_t msos1_container_id_len;
+    uint8_t msos20_vendor_code;              /* 0: none */
+    const uint8_t *msos20;
+    size_t msos20_len;
+};
+
+/* Answers a vendor request for MS OS 1.0 features (compat ID, properties, ContainerID) or the
+ * MS OS 2.0 descriptor set from `v`; anything else stalls. The one implementation used by the
+ * standard handler and the profile model. */
+int owu_vdev_msos_request(const struct owu_vmsos_view *v, const struct owu_setup *s, uint8_t *data);
+
 /* ---- fx2 ------------------------------------------------------------------------------- */
 
 /* Sets the DIP-switch byte; when it changes, the interrupt IN endpoint 0x81 reports it (to a

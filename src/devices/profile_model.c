@@ -21,7 +21,8 @@
 
 struct profile_state {
     struct owu_devinfo *info;
-    uint8_t msos20_code;     /* 0: no usable MS OS 2.0 capability in the recorded BOS */
+    struct owu_vmsos1_props *props;   /* the recorded MS OS 1.0 properties, as a model table */
+    struct owu_vmsos_view msos;       /* what the recording answers to MS OS requests */
 };
 
 static int profile_init(struct owu_vdev *vd, const void *arg)
@@ -38,9 +39,29 @@ static int profile_init(struct owu_vdev *vd, const void *arg)
     if (st->info->bos && owu_bos_parse(st->info->bos, st->info->bos_len, &bos, NULL) == OWU_OK) {
         const struct owu_msos20_set_info *set = owu_bos_msos20_for(bos, ANY_WINDOWS_VERSION);
         if (set)
-            st->msos20_code = set->bMS_VendorCode;
+            st->msos.msos20_vendor_code = set->bMS_VendorCode;
         owu_bos_free(bos);
     }
+    const struct owu_msos1_info *m = &st->info->msos1;
+    if (m->num_props) {
+        st->props = calloc(m->num_props, sizeof *st->props);
+        if (!st->props) {
+            owu_devinfo_free(st->info);
+            st->info = NULL;
+            return OWU_E_NOMEM;
+        }
+        for (unsigned i = 0; i < m->num_props; i++)
+            st->props[i] = (struct owu_vmsos1_props){m->props[i].interface, m->props[i].data, m->props[i].len};
+    }
+    st->msos.msos1_vendor_code = m->present ? m->vendor_code : 0;
+    st->msos.msos1_compat = m->compat_id;
+    st->msos.msos1_compat_len = m->compat_id_len;
+    st->msos.msos1_props = st->props;
+    st->msos.num_msos1_props = m->num_props;
+    st->msos.msos1_container_id = m->container_id;
+    st->msos.msos1_container_id_len = m->container_id_len;
+    st->msos.msos20 = st->info->msos20;
+    st->msos.msos20_len = st->info->msos20_len;
     return OWU_OK;
 }
 
@@ -49,6 +70,8 @@ static void profile_fini(struct owu_vdev *vd)
     struct profile_state *st = owu_vdev_priv(vd);
     owu_devinfo_free(st->info);
     st->info = NULL;
+    free(st->props);
+    st->props = NULL;
 }
 
 static int profile_get_descriptor(struct owu_vdev *vd, const struct owu_setup *s, uint8_t *data)
@@ -83,32 +106,9 @@ static int profile_get_descriptor(struct owu_vdev *vd, const struct owu_setup *s
 static int profile_control(struct owu_vdev *vd, const struct owu_setup *s, uint8_t *data)
 {
     const struct profile_state *st = owu_vdev_priv(vd);
-    const struct owu_devinfo *info = st->info;
     if ((s->bmRequestType & OWU_TYPE_MASK) != OWU_TYPE_VENDOR)
         return OWU_VDEV_DEFAULT;
-    if (st->msos20_code && s->bRequest == st->msos20_code && s->wIndex == MSOS20_DESCRIPTOR_INDEX) {
-        if (s->bmRequestType != (OWU_DIR_IN | OWU_TYPE_VENDOR | OWU_RECIP_DEVICE) || !info->msos20)
-            return OWU_E_STALL;
-        return owu_vdev_reply(s, data, info->msos20, info->msos20_len);
-    }
-    const struct owu_msos1_info *m = &info->msos1;
-    if (!m->present || s->bRequest != m->vendor_code)
-        return OWU_E_STALL;
-    uint8_t intf = 0;
-    switch (owu_msos1_feature_request(s, &intf)) {
-    case 4:
-        return m->compat_id ? owu_vdev_reply(s, data, m->compat_id, m->compat_id_len) : OWU_E_STALL;
-    case 5:
-        for (unsigned i = 0; i < m->num_props; i++)
-            if (m->props[i].interface == intf && m->props[i].data)
-                return owu_vdev_reply(s, data, m->props[i].data, m->props[i].len);
-        return OWU_E_STALL;
-    case 6:
-        return m->container_id ? owu_vdev_reply(s, data, m->container_id, m->container_id_len)
-                               : OWU_E_STALL;
-    default:
-        return OWU_E_STALL;
-    }
+    return owu_vdev_msos_request(&st->msos, s, data);
 }
 
 static void profile_transfer(struct owu_vdev *vd, struct owu_urb *urb)

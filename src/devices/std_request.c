@@ -567,33 +567,51 @@ int owu_msos1_feature_request(const struct owu_setup *setup, uint8_t *intf)
     return setup->wIndex;
 }
 
-static int vendor_request(struct owu_vdev *vd, const struct owu_setup *s, uint8_t *data)
+int owu_vdev_msos_request(const struct owu_vmsos_view *v, const struct owu_setup *s, uint8_t *data)
 {
-    const struct owu_vdev_model *m = vd->model;
-    if (m->msos20_vendor_code && s->bRequest == m->msos20_vendor_code &&
+    if (v->msos20_vendor_code && s->bRequest == v->msos20_vendor_code &&
         s->wIndex == MSOS20_DESCRIPTOR_INDEX) {
-        if (s->bmRequestType != (OWU_DIR_IN | OWU_TYPE_VENDOR | OWU_RECIP_DEVICE) || !m->msos20)
+        if (s->bmRequestType != (OWU_DIR_IN | OWU_TYPE_VENDOR | OWU_RECIP_DEVICE) || !v->msos20)
             return OWU_E_STALL;
-        return owu_vdev_reply(s, data, m->msos20, m->msos20_len);
+        return owu_vdev_reply(s, data, v->msos20, v->msos20_len);
     }
-    if (!m->msos1_vendor_code || s->bRequest != m->msos1_vendor_code)
+    if (!v->msos1_vendor_code || s->bRequest != v->msos1_vendor_code)
         return OWU_E_STALL;
     uint8_t intf = 0;
     switch (owu_msos1_feature_request(s, &intf)) {
     case 4:
-        return m->msos1_compat ? owu_vdev_reply(s, data, m->msos1_compat, m->msos1_compat_len)
+        return v->msos1_compat ? owu_vdev_reply(s, data, v->msos1_compat, v->msos1_compat_len)
                                : OWU_E_STALL;
     case 5:
-        for (unsigned i = 0; i < m->num_msos1_props && m->msos1_props; i++)
-            if (m->msos1_props[i].interface == intf)
-                return owu_vdev_reply(s, data, m->msos1_props[i].data, m->msos1_props[i].len);
+        for (unsigned i = 0; i < v->num_msos1_props && v->msos1_props; i++)
+            if (v->msos1_props[i].interface == intf && v->msos1_props[i].data)
+                return owu_vdev_reply(s, data, v->msos1_props[i].data, v->msos1_props[i].len);
         return OWU_E_STALL;
     case 6:
-        return m->msos1_container_id ? owu_vdev_reply(s, data, m->msos1_container_id, 24)
-                                     : OWU_E_STALL;
+        return v->msos1_container_id
+                   ? owu_vdev_reply(s, data, v->msos1_container_id, v->msos1_container_id_len)
+                   : OWU_E_STALL;
     default:
         return OWU_E_STALL;
     }
+}
+
+static int vendor_request(struct owu_vdev *vd, const struct owu_setup *s, uint8_t *data)
+{
+    const struct owu_vdev_model *m = vd->model;
+    const struct owu_vmsos_view v = {
+        .msos1_vendor_code = m->msos1_vendor_code,
+        .msos1_compat = m->msos1_compat,
+        .msos1_compat_len = m->msos1_compat_len,
+        .msos1_props = m->msos1_props,
+        .num_msos1_props = m->num_msos1_props,
+        .msos1_container_id = m->msos1_container_id,
+        .msos1_container_id_len = m->msos1_container_id ? 24 : 0,
+        .msos20_vendor_code = m->msos20_vendor_code,
+        .msos20 = m->msos20,
+        .msos20_len = m->msos20_len,
+    };
+    return owu_vdev_msos_request(&v, s, data);
 }
 
 /* ---- dispatch ---------------------------------------------------------------------------------- */
