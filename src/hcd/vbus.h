@@ -137,7 +137,7 @@ int owu_vdev_std_request(struct owu_vdev *vd, const struct owu_setup *setup, uin
 /* ---- the model registry (src/devices/registry.c) ---------------------------------------- */
 
 const struct owu_vdev_model *owu_vdev_model_find(const char *name);
-/* NULL-terminated list of the built-in models; `all_only` excludes test-only models. */
+/* NULL-terminated list of every built-in model (hostile ones included). */
 const struct owu_vdev_model *const *owu_vdev_models(void);
 /* Models included by "virtual:all" (the standard ones, not the hostile ones). */
 bool owu_vdev_model_in_all(const struct owu_vdev_model *m);
