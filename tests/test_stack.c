@@ -222,11 +222,64 @@ static void test_device_parameters_persist(void)
     }
 }
 
+/* The usbser seed's Windows 8.1 INF: usbser as a lower filter through mdmcpq.inf, no function
+ * driver of its own. usbser must still end up serving the port. */
+static const char modem_inf[] =
+    "[Version]\r\nSignature=\"$Windows NT$\"\r\nClass=Modem\r\n"
+    "ClassGUID={4D36E96D-E325-11CE-BFC1-08002BE10318}\r\nProvider=%Mfg%\r\n"
+    "CatalogFile=acm.cat\r\nDriverVer=01/01/2014,6.3.0.0\r\n\r\n"
+    "[Manufacturer]\r\n%Mfg%=Acm,NTamd64\r\n\r\n"
+    "[Acm.NTamd64]\r\n%Desc%=DDInstall, USB\\VID_1209&PID_0001&MI_00\r\n\r\n"
+    "[DDInstall.NT]\r\ninclude=mdmcpq.inf\r\nCopyFiles=FakeModemCopyFileSection\r\n\r\n"
+    "[DDInstall.NT.Services]\r\ninclude=mdmcpq.inf\r\nAddService=usbser, 0x00000000, LowerFilter_Service_Inst\r\n\r\n"
+    "[DDInstall.NT.HW]\r\ninclude=mdmcpq.inf\r\nAddReg=LowerFilterAddReg\r\n\r\n"
+    "[Strings]\r\nMfg=\"Example\"\r\nDesc=\"Example CDC modem\"\r\n";
+
+static void test_usbser_as_modem_filter(void)
+{
+    char dir[] = "/tmp/owu-stack-modem-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char file[600];
+    snprintf(file, sizeof file, "%s/acm_modem.inf", dir);
+    FILE *f = fopen(file, "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs(modem_inf, f);
+    fclose(f);
+    char *old = getenv("OPENWINUSB_DRIVER_STORE") ? strdup(getenv("OPENWINUSB_DRIVER_STORE")) : NULL;
+    setenv("OPENWINUSB_DRIVER_STORE", dir, 1);
+    struct owu_stack *stack = open_stack("virtual:cdc-acm");
+    if (stack) {
+        owu_stack_lock(stack);
+        struct owu_devnode *n = owu_stack_find(stack, "virtual:1-1");
+        struct owu_devnode *fn = n ? n->first_child : NULL;
+        CHECK(fn != NULL);
+        if (fn) {
+            CHECK_STR(fn->inf, "acm_modem.inf");    /* hardware-ID match beats usbser.inf */
+            CHECK_STR(fn->service, "usbser");
+        }
+        owu_stack_unlock(stack);
+        /* its COM port interface is registered as for the in-box usbser */
+        CHECK_INT(count_interfaces(stack, "{86e0d1e0-8089-11d0-9ce4-08002b2f2e2e}", NULL, NULL, 0), 1);
+        owu_stack_close(stack);
+    }
+    unlink(file);
+    rmdir(dir);
+    if (old) {
+        setenv("OPENWINUSB_DRIVER_STORE", old, 1);
+        free(old);
+    } else {
+        unsetenv("OPENWINUSB_DRIVER_STORE");
+    }
+}
+
 int main(void)
 {
     RUN(test_plug_unplug_at_run_time);
     RUN(test_msos1_interface);
     RUN(test_vendor_inf_binds_winusb);
     RUN(test_device_parameters_persist);
+    RUN(test_usbser_as_modem_filter);
     return check_report();
 }

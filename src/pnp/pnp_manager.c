@@ -81,6 +81,26 @@ void owu_pnp_manager_close(struct owu_pnp_manager *pm)
     free(pm);
 }
 
+/* Windows 8.1-era serial INFs (the usbser seed document) install usbser as a lower filter
+ * under the modem stack of mdmcpq.inf instead of as the function driver. We have no modem
+ * stack: usbser itself serves the port, as on Windows 10 where it is the function driver. */
+static bool usbser_lower_filter(const struct owu_inf_install *in)
+{
+    for (size_t i = 0; in && i < in->num_hw_addreg; i++) {
+        const struct owu_inf_reg *r = &in->hw_addreg[i];
+        if (r->type != 7 || strcasecmp(r->name, "LowerFilters") != 0)
+            continue;
+        for (size_t off = 0; off < r->len && r->data[off];) {
+            const char *f = (const char *)r->data + off;
+            size_t l = strnlen(f, r->len - off);
+            if (strcasecmp(f, "usbser") == 0)
+                return true;
+            off += l + 1;
+        }
+    }
+    return false;
+}
+
 /* A tag naming the installed driver, so Device Parameters are re-installed when it changes. */
 static void driver_tag(const struct owu_devnode *node, char *out, size_t outsz)
 {
@@ -99,6 +119,17 @@ int owu_pnp_start(struct owu_pnp_manager *pm, struct owu_devnode *node, owu_err 
     if (rc == OWU_E_NOMEM)
         return owu_fail(err, rc, "%s", why.msg);
     bool has_driver = rc == OWU_OK;
+    if (has_driver && (!node->service || !node->service[0]) && usbser_lower_filter(install)) {
+        char *svc = strdup("usbser");
+        if (!svc) {
+            owu_inf_install_free(install);
+            return owu_fail(err, OWU_E_NOMEM, "out of memory");
+        }
+        free(node->service);
+        node->service = svc;
+        note(pm, "%s: %s installs usbser as a lower filter (modem INF): usbser serves the port",
+             node->instance_id, node->inf ? node->inf : "the INF");
+    }
 
     /* 2. Device Parameters: MS OS properties, then the INF's .HW AddReg. */
     owu_strlist notes = {0};
