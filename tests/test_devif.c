@@ -41,9 +41,9 @@ static void test_guid_parse(void)
 
     char s[OWU_GUID_STR_SIZE];
     owu_guid_to_string(&OWU_GUID_DEVINTERFACE_COMPORT, false, s);
-    CHECK_STR(s, "{86e0d1e0-8089-11d0-9ce4-08002b2f2e2e}");
+    CHECK_STR(s, "{86e0d1e0-8089-11d0-9ce4-08003e301f73}");
     owu_guid_to_string(&OWU_GUID_DEVINTERFACE_COMPORT, true, s);
-    CHECK_STR(s, "{86E0D1E0-8089-11D0-9CE4-08002B2F2E2E}");
+    CHECK_STR(s, "{86E0D1E0-8089-11D0-9CE4-08003E301F73}");
     owu_guid_to_string(&OWU_GUID_DEVINTERFACE_HID, true, s);
     CHECK_STR(s, "{4D1E55B2-F16F-11CF-88CB-001111000030}");
     owu_guid_to_string(&OWU_GUID_DEVINTERFACE_USB_HUB, true, s);
@@ -111,7 +111,7 @@ static void test_symbolic_link(void)
     CHECK_STR(p, "\\\\?\\usb#vid_045e&pid_0040#5&1ece9816&0&9#{a5dcbf10-6530-11d2-901f-00c04fb951ed}");
     free(p);
     CHECK_OK(owu_devif_symbolic_link(&OWU_GUID_DEVINTERFACE_COMPORT, FN, "", &p, &err), &err);
-    CHECK_STR(p, "\\\\?\\usb#vid_045e&pid_0040&mi_01#7&40544e5&1&0001#{86e0d1e0-8089-11d0-9ce4-08002b2f2e2e}");
+    CHECK_STR(p, "\\\\?\\usb#vid_045e&pid_0040&mi_01#7&40544e5&1&0001#{86e0d1e0-8089-11d0-9ce4-08003e301f73}");
     free(p);
     CHECK_OK(owu_devif_symbolic_link(&OWU_GUID_DEVINTERFACE_USB_DEVICE, SERIAL_DEV, "Port1", &p, &err), &err);
     CHECK_STR(p, "\\\\?\\usb#vid_2207&pid_0018#2d312ff4bb1927af#{a5dcbf10-6530-11d2-901f-00c04fb951ed}\\port1");
@@ -287,7 +287,7 @@ static void test_register_device(void)
     CHECK_INT(count, 2);
     owu_strlist l = { 0 };
     CHECK_OK(owu_devif_list(t, &OWU_GUID_DEVINTERFACE_COMPORT, NULL, 0, &l, &err), &err);
-    CHECK(l.n == 1 && strcmp(l.v[0], "\\\\?\\usb#vid_045e&pid_0040#5&1ece9816&0&9#{86e0d1e0-8089-11d0-9ce4-08002b2f2e2e}") == 0);
+    CHECK(l.n == 1 && strcmp(l.v[0], "\\\\?\\usb#vid_045e&pid_0040#5&1ece9816&0&9#{86e0d1e0-8089-11d0-9ce4-08003e301f73}") == 0);
     owu_strlist_clear(&l);
 
     /* A WinUSB function: its DeviceInterfaceGUIDs (a bad one is skipped with a note) and

@@ -19,7 +19,7 @@
 #define DEV "USB\\VID_045E&PID_0040\\5&1ECE9816&0&9"
 #define FN "USB\\VID_045E&PID_0040&MI_01\\7&40544E5&1&0001"
 #define GUID_A "{a5dcbf10-6530-11d2-901f-00c04fb951ed}"
-#define GUID_B "{86E0D1E0-8089-11D0-9CE4-08002B2F2E2E}"
+#define GUID_B "{86E0D1E0-8089-11D0-9CE4-08003E301F73}"
 
 /* ---- helpers ----------------------------------------------------------------------- */
 

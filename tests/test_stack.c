@@ -72,7 +72,7 @@ static void test_plug_unplug_at_run_time(void)
     /* Every hub-enumerated device has a USB device interface; functions do not. */
     CHECK_INT(count_interfaces(stack, GUID_USB_DEVICE, NULL, NULL, 0), 1);
     /* The serial function has a COM port interface (usbser's class). */
-    CHECK_INT(count_interfaces(stack, "{86e0d1e0-8089-11d0-9ce4-08002b2f2e2e}", NULL, NULL, 0), 1);
+    CHECK_INT(count_interfaces(stack, "{86e0d1e0-8089-11d0-9ce4-08003e301f73}", NULL, NULL, 0), 1);
 
     owu_stack_lock(stack);
     struct owu_devnode *f = owu_stack_find(stack, "USB\\VID_1209&PID_0002&MI_02\\6&E9F9F368&0&0002");
@@ -261,7 +261,7 @@ static void test_usbser_as_modem_filter(void)
         }
         owu_stack_unlock(stack);
         /* its COM port interface is registered as for the in-box usbser */
-        CHECK_INT(count_interfaces(stack, "{86e0d1e0-8089-11d0-9ce4-08002b2f2e2e}", NULL, NULL, 0), 1);
+        CHECK_INT(count_interfaces(stack, "{86e0d1e0-8089-11d0-9ce4-08003e301f73}", NULL, NULL, 0), 1);
         owu_stack_close(stack);
     }
     unlink(file);

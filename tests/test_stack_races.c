@@ -75,7 +75,7 @@ static void test_unplug_during_enumeration(void)
 static size_t comports(struct owu_stack *stack)
 {
     struct owu_guid g;
-    owu_guid_parse("{86e0d1e0-8089-11d0-9ce4-08002b2f2e2e}", &g, NULL);
+    owu_guid_parse("{86e0d1e0-8089-11d0-9ce4-08003e301f73}", &g, NULL);
     owu_strlist l = {0};
     owu_devif_list(owu_stack_interfaces(stack), &g, NULL, OWU_DEVIF_PRESENT, &l, NULL);
     size_t n = l.n;

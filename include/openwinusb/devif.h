@@ -29,7 +29,7 @@ extern "C" {
 /* Interface classes a USB stack registers (docs/device-interfaces.md "Class GUIDs"). */
 extern const struct owu_guid OWU_GUID_DEVINTERFACE_USB_DEVICE;   /* {A5DCBF10-6530-11D2-901F-00C04FB951ED} */
 extern const struct owu_guid OWU_GUID_DEVINTERFACE_USB_HUB;      /* {F18A0E88-C30C-11D0-8815-00A0C906BED8} */
-extern const struct owu_guid OWU_GUID_DEVINTERFACE_COMPORT;      /* {86E0D1E0-8089-11D0-9CE4-08002B2F2E2E} */
+extern const struct owu_guid OWU_GUID_DEVINTERFACE_COMPORT;      /* {86E0D1E0-8089-11D0-9CE4-08003E301F73} */
 extern const struct owu_guid OWU_GUID_DEVINTERFACE_HID;          /* {4D1E55B2-F16F-11CF-88CB-001111000030} */
 
 #define OWU_DEVIF_MAX_REFERENCE_LEN 255u
