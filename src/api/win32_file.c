@@ -1,4 +1,5 @@
 /* Device files: CreateFile on a device interface path opens the device function behind it,
+ * on a COM port name (or the interface path of a usbser node) the port (src/api/win32_comm.c);
  * CloseHandle closes files and events, CancelIo cancels what was started through a file.
  *
  * WinUSB devices are single-client: an open claims every interface of the function
@@ -6,6 +7,7 @@
  * ERROR_ACCESS_DENIED until the first is closed. */
 #include "api/win32_internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -148,6 +150,36 @@ static bool has_device_prefix(const char *p)
     return p[0] == '\\' && p[1] == '\\' && (p[2] == '?' || p[2] == '.') && p[3] == '\\';
 }
 
+/* "COMn" or "COMn:" with n 1..9 (the DOS device names; "COM10" is a file name on Windows), and
+ * "\\.\COMn" / "\\?\COMn" with any n; any case. out gets "COMn". */
+static bool com_port_name(const char *path, char out[16])
+{
+    const char *p = path;
+    bool prefixed = has_device_prefix(p);
+    if (prefixed)
+        p += 4;
+    if (strncasecmp(p, "COM", 3) != 0)
+        return false;
+    p += 3;
+    unsigned n = 0, digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++, digits++) {
+        if (digits == 3)
+            return false;
+        n = n * 10 + (unsigned)(*p - '0');
+    }
+    if (!prefixed && p[0] == ':' && p[1] == '\0')
+        p++;   /* "COM1:", the DOS spelling */
+    if (*p || digits == 0 || n == 0 || path[prefixed ? 7 : 3] == '0' || (!prefixed && n > 9))
+        return false;
+    snprintf(out, 16, "COM%u", n);
+    return true;
+}
+
+static bool node_is_usbser(const struct owu_devnode *node)
+{
+    return node && node->service && strcasecmp(node->service, "usbser") == 0;
+}
+
 static HANDLE create_file(const char *path, DWORD disposition, DWORD flags)
 {
     if (!path) {
@@ -158,6 +190,9 @@ static HANDLE create_file(const char *path, DWORD disposition, DWORD flags)
         SetLastError(ERROR_INVALID_PARAMETER);
         return INVALID_HANDLE_VALUE;
     }
+    char com[16];
+    if (com_port_name(path, com))
+        return owu_w32_comm_open(owu_process_stack(NULL), com, flags);
     /* Only device interface paths exist here. */
     if (strlen(path) < 5 || !has_device_prefix(path)) {
         SetLastError(ERROR_FILE_NOT_FOUND);
@@ -173,8 +208,12 @@ static HANDLE create_file(const char *path, DWORD disposition, DWORD flags)
     }
     owu_stack_lock(stack);
     struct owu_devnode *node = owu_stack_find(stack, info.instance_id);
-    HANDLE h = owu_w32_open_node(stack, node, info.path, flags);
+    /* A serial port's interface (GUID_DEVINTERFACE_COMPORT) opens the port. */
+    bool comm = node_is_usbser(node);
+    HANDLE h = comm ? INVALID_HANDLE_VALUE : owu_w32_open_node(stack, node, info.path, flags);
     owu_stack_unlock(stack);
+    if (comm)
+        h = owu_w32_comm_open(stack, info.instance_id, flags);
     owu_devif_info_clear(&info);
     return h;
 }
@@ -208,7 +247,21 @@ HANDLE WINAPI CreateFileW(LPCWSTR lpFileName, DWORD dwDesiredAccess, DWORD dwSha
  * have their own release functions and are refused. */
 BOOL WINAPI CloseHandle(HANDLE hObject)
 {
-    if (owu_w32_handle_close(hObject, OWU_W32_FILE, NULL) || owu_w32_handle_close(hObject, OWU_W32_EVENT, NULL))
+    /* A COM port is released when its handle closes, even while another thread still holds
+     * a reference to the object: its pending requests are aborted first. */
+    DWORD saved = GetLastError();
+    struct owu_w32_obj *obj = owu_w32_handle_get(hObject, OWU_W32_FILE);
+    SetLastError(saved);
+    if (obj) {
+        bool closed = owu_w32_handle_close(hObject, OWU_W32_FILE, NULL);
+        struct owu_w32_file *f = (struct owu_w32_file *)obj;
+        if (closed && f->comm)
+            owu_w32_comm_cleanup(f);
+        owu_w32_obj_unref(obj);
+        if (closed)
+            return TRUE;
+    }
+    if (owu_w32_handle_close(hObject, OWU_W32_EVENT, NULL))
         return TRUE;
     return owu_w32_fail(ERROR_INVALID_HANDLE);
 }
@@ -218,6 +271,11 @@ BOOL WINAPI CancelIo(HANDLE hFile)
     struct owu_w32_file *f = (struct owu_w32_file *)owu_w32_handle_get(hFile, OWU_W32_FILE);
     if (!f)
         return FALSE;
+    if (f->comm) {
+        owu_w32_comm_cancel(f);
+        owu_w32_obj_unref(&f->obj);
+        return TRUE;
+    }
     pthread_mutex_lock(&f->lock);
     struct owu_winusb_dev *wdev = f->wdev;
     if (wdev)

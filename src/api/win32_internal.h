@@ -19,6 +19,7 @@
 #include <openwinusb/devif.h>
 #include <openwinusb/guid.h>
 #include <openwinusb/stack.h>
+#include <openwinusb/usbser.h>
 
 #include "drivers/winusb/winusb_drv.h"
 
@@ -28,7 +29,9 @@ _Static_assert(sizeof(GUID) == sizeof(struct owu_guid), "GUID layout");
 
 enum owu_win32_kind {
     OWU_W32_EVENT = 1,
-    OWU_W32_FILE,          /* a device opened with CreateFile */
+    OWU_W32_FILE,          /* a device or a COM port opened with CreateFile (COM ports:
+                              struct owu_w32_file with comm set, so GetOverlappedResult,
+                              WaitForSingleObject and CancelIo take both) */
     OWU_W32_WINUSB,        /* WINUSB_INTERFACE_HANDLE */
     OWU_W32_ISOCH,         /* WINUSB_ISOCH_BUFFER_HANDLE */
     OWU_W32_TIMESYNC,      /* time-tracking handle */
@@ -89,6 +92,7 @@ struct owu_w32_file {
     pthread_cond_t cond;
     bool signaled;                    /* the file object's own event */
     struct owu_winusb_dev *wdev;      /* WinUsb_Initialize's device, one reference */
+    struct owu_w32_comm *comm;        /* set for a COM port (then udev and info are NULL) */
 };
 
 /* Opens a device node of `stack` as a file (claims its interfaces; WinUSB's power settings
@@ -100,6 +104,80 @@ struct owu_w32_file {
  * device's); NULL for other nodes. */
 struct owu_usb_device *owu_w32_node_device(const struct owu_devnode *node);
 HANDLE owu_w32_open_node(struct owu_stack *stack, struct owu_devnode *node, const char *path, DWORD flags);
+
+/* ---- COM ports (src/api/win32_comm*.c, docs/comm-api.md) ---------------------------------- */
+
+enum { OWU_W32_COMM_READ, OWU_W32_COMM_WRITE, OWU_W32_COMM_WAIT, OWU_W32_COMM_QUEUES };
+
+/* One ReadFile, WriteFile or WaitCommEvent: queued, run by its queue's thread, completed
+ * into the OVERLAPPED or to the caller waiting on `done`. */
+struct owu_w32_comm_req {
+    struct owu_w32_comm_req *next;
+    int queue;
+    uint8_t *buf;                     /* read/write: the caller's buffer */
+    size_t len;
+    LPDWORD evmask;                   /* wait: the caller's event mask */
+    LPOVERLAPPED ov;                  /* NULL: synchronous, the caller waits on done */
+    HANDLE event;
+    COMMTIMEOUTS to;                  /* the timeouts when the request was made */
+    uint64_t gen;                     /* its queue's abort generation then */
+    uint64_t mask_gen;                /* wait: the SetCommMask generation then */
+    bool done;
+    int status;                       /* owu status; OWU_E_CANCELLED = aborted */
+    size_t bytes;
+    DWORD events;
+};
+
+struct owu_w32_comm_queue {
+    struct owu_w32_comm *comm;
+    int index;
+    struct owu_w32_comm_req *head, *tail;
+    unsigned outstanding;             /* requests queued or running, not yet completed */
+    bool busy;                        /* the thread runs a request (until it completed) */
+    uint64_t busy_gen, busy_mask_gen; /* that request's gen and mask_gen */
+    uint64_t abort_gen;               /* requests made before a bump are aborted */
+    pthread_t thread;
+    bool started;
+};
+
+struct owu_w32_comm {
+    struct owu_w32_file *file;        /* the file object this belongs to */
+    struct owu_usbser_port *port;     /* NULL once the last handle is closed */
+    char name[16];                    /* "COM3" */
+    pthread_mutex_t lock;             /* guards everything below */
+    pthread_cond_t cond;              /* CLOCK_MONOTONIC; every state change broadcasts */
+    DCB dcb;
+    COMMTIMEOUTS timeouts;
+    DWORD mask;                       /* SetCommMask */
+    uint64_t mask_gen;
+    DWORD in_queue, out_queue;        /* SetupComm, recorded */
+    struct owu_usbser_counters seen;  /* counters at the last error check */
+    DWORD errors;                     /* CE_* not yet reported by ClearCommError */
+    size_t out_pending;               /* bytes of writes queued or in progress */
+    unsigned users;                   /* calls between comm_begin and comm_end */
+    bool closing;
+    struct owu_w32_comm_queue q[OWU_W32_COMM_QUEUES];
+};
+
+/* Opens port `name` (as owu_usbser_find takes it) of the process stack as a COM port file:
+ * INVALID_HANDLE_VALUE with GetLastError ERROR_FILE_NOT_FOUND (no such port),
+ * ERROR_ACCESS_DENIED (already open), ERROR_NOT_ENOUGH_MEMORY, ERROR_GEN_FAILURE. Call
+ * without the stack lock. */
+HANDLE owu_w32_comm_open(struct owu_stack *stack, const char *name, DWORD flags);
+/* CloseHandle's part: aborts every request, waits for the calls in progress, closes the
+ * port. The object itself lives on until its last reference goes. */
+void owu_w32_comm_cleanup(struct owu_w32_file *file);
+/* CancelIo's part: every queued and running request completes with ERROR_OPERATION_ABORTED. */
+void owu_w32_comm_cancel(struct owu_w32_file *file);
+/* The COM port behind a handle with a reference on its file and a call registered
+ * (comm_end releases both); NULL with GetLastError set: ERROR_INVALID_HANDLE (not a COM
+ * port, closed), ERROR_ACCESS_DENIED (the device was removed). */
+struct owu_w32_comm *owu_w32_comm_begin(HANDLE h);
+void owu_w32_comm_end(struct owu_w32_comm *c);
+/* Folds SERIAL_STATE errors counted since the last call into c->errors (lock held). */
+void owu_w32_comm_update_errors_locked(struct owu_w32_comm *c);
+/* The initial DCB from the device's line coding (lock not needed: before publication). */
+void owu_w32_comm_default_dcb(struct owu_w32_comm *c);
 
 /* ---- OVERLAPPED -------------------------------------------------------------------------------- */
 

@@ -5,7 +5,8 @@
  * and LONG are 32 bits on LP64 too, WCHAR is a 16-bit UTF-16 code unit (so wide literals
  * are written TEXT("...") / u"..." — L"..." is 32-bit on Linux). WINAPI is empty.
  *
- * Only what docs/winusb.md lists is implemented; the rest of windows.h does not exist here.
+ * Only what docs/winusb.md and docs/comm-api.md (COM ports) list is implemented; the rest of
+ * windows.h does not exist here.
  */
 #ifndef OPENWINUSB_WIN32_WINDOWS_H
 #define OPENWINUSB_WIN32_WINDOWS_H
