@@ -425,6 +425,59 @@ static bool wait_for(struct waitq *w, int n, unsigned ms)
         CHECK(cond);                                                                       \
     } while (0)
 
+
+/* ---- an isochronous test device (no built-in model has ISO endpoints) ---------------------- */
+
+static const uint8_t iso_device[18] = {18, 1, 0x00, 0x02, 0xFF, 0, 0, 64, 0x09, 0x12, 0x50, 0x50,
+                                       0x01, 0x00, 0, 0, 0, 1};
+static const uint8_t iso_config[] = {
+    9, 2, 32, 0, 1, 1, 0, 0x80, 50,
+    9, 4, 0, 0, 2, 0xFF, 0, 0, 0,
+    7, 5, 0x81, 0x01, 0x00, 0x02, 1,
+    7, 5, 0x02, 0x01, 0x00, 0x02, 1,
+};
+static const struct owu_vblob iso_configs[] = {{iso_config, sizeof iso_config}};
+
+/* IN: packet i gets length - i bytes of (i * 7 + k); OUT: packet i is OK when it holds
+ * (i + k), else OWU_E_IO. Both report start frame 1234. */
+static void iso_transfer(struct owu_vdev *vd, struct owu_urb *urb)
+{
+    if (urb->type != OWU_XFER_ISOCHRONOUS) {
+        owu_vdev_complete(vd, urb, OWU_E_STALL, 0);
+        return;
+    }
+    size_t total = 0;
+    for (unsigned i = 0; i < urb->num_iso_packets; i++) {
+        struct owu_iso_packet *pk = &urb->iso[i];
+        if (urb->endpoint & 0x80) {
+            pk->actual = pk->length > i ? pk->length - i : 0;
+            for (uint32_t k = 0; k < pk->actual; k++)
+                urb->buffer[pk->offset + k] = (uint8_t)(i * 7 + k);
+            pk->status = OWU_OK;
+        } else {
+            pk->actual = pk->length;
+            pk->status = OWU_OK;
+            for (uint32_t k = 0; k < pk->length; k++)
+                if (urb->buffer[pk->offset + k] != (uint8_t)(i + k))
+                    pk->status = OWU_E_IO;
+        }
+        total += pk->actual;
+    }
+    urb->start_frame = 1234;
+    owu_vdev_complete(vd, urb, OWU_OK, total);
+}
+
+static const struct owu_vdev_model iso_model = {
+    .name = "test-iso",
+    .summary = "test device with isochronous endpoints",
+    .speed = OWU_SPEED_HIGH,
+    .device = iso_device,
+    .device_len = sizeof iso_device,
+    .configs = iso_configs,
+    .num_configs = 1,
+    .transfer = iso_transfer,
+};
+
 static struct {
     struct owu_stack *local;        /* the server's stack: virtual:fx2,cdc-acm */
     struct owu_usbip_server *srv;
@@ -464,6 +517,9 @@ static bool server_up(void)
     CHECK_OK(owu_usbip_server_export(g.srv, device_at(g.local, "virtual:1-1"), info_at(g.local, "virtual:1-1"), "1-1", &err), &err);
     CHECK_OK(owu_usbip_server_export(g.srv, device_at(g.local, "virtual:1-2"), info_at(g.local, "virtual:1-2"), "1-2", &err), &err);
     CHECK_INT(owu_usbip_server_export(g.srv, device_at(g.local, "virtual:1-2"), info_at(g.local, "virtual:1-2"), "1-2", &err), OWU_E_BUSY);
+    struct owu_usb_device *fx2 = device_at(g.local, "virtual:1-1");
+    CHECK_OK(owu_vbus_plug(fx2->hcd, &iso_model, NULL, 3, NULL, &err), &err);
+    CHECK_OK(owu_usbip_server_export(g.srv, device_at(g.local, "virtual:1-3"), info_at(g.local, "virtual:1-3"), "1-3", &err), &err);
     CHECK_OK(owu_usbip_server_start(g.srv, "127.0.0.1", 0, &g.port, &err), &err);
     CHECK(g.port != 0);
     return g.port != 0;
@@ -490,8 +546,8 @@ static void test_devlist(void)
     size_t n = 0;
     owu_err err = {0};
     CHECK_OK(owu_usbip_list("127.0.0.1", g.port, &devs, &n, &err), &err);
-    CHECK_INT(n, 2);
-    if (n == 2) {
+    CHECK_INT(n, 3);
+    if (n == 3) {
         CHECK_STR(devs[0].busid, "1-1");
         CHECK_STR(devs[0].path, "/openwinusb/virtual:1-1");
         CHECK_INT(devs[0].idVendor, 0x0547);
@@ -551,7 +607,7 @@ static void test_import_ids_match_local(void)
     struct owu_stack *remote = client_stack("");
     if (!remote)
         return;
-    CHECK_INT(owu_usbip_server_busy_count(g.srv), 2);
+    CHECK_INT(owu_usbip_server_busy_count(g.srv), 3);
     owu_stack_lock(remote);
     owu_stack_lock(g.local);
     const struct owu_devnode *rbus = owu_stack_tree(remote)->first_child;
@@ -564,7 +620,7 @@ static void test_import_ids_match_local(void)
             compare_nodes(ra, la, &compared);
         CHECK(!ra && !la);
     }
-    CHECK_INT(compared, 3);   /* every node below the two root hubs */
+    CHECK_INT(compared, 4);   /* every node below the two root hubs */
     struct owu_devnode *fx2 = owu_stack_find(remote, "usbip:1-1");
     CHECK(fx2 != NULL);
     if (fx2)
@@ -729,6 +785,91 @@ static void test_unlink_and_timeout(void)
     EVENTUALLY(owu_usbip_server_busy_count(g.srv) == 0);
 }
 
+
+/* Unlinks racing with completions: every URB completes exactly once, either with its data
+ * (the server's RET_SUBMIT won, then RET_UNLINK 0) or cancelled (RET_UNLINK -ECONNRESET),
+ * and not a byte is lost or duplicated. */
+struct feeder {
+    struct owu_usb_device *dev;
+    uint8_t *data;
+    size_t len;
+    int rc;
+};
+
+static void *feed(void *arg)
+{
+    struct feeder *f = arg;
+    for (size_t off = 0; off < f->len && f->rc == OWU_OK; off += 64) {
+        size_t a = 0;
+        f->rc = owu_transfer_sync(f->dev, OWU_XFER_BULK, 0x06, f->data + off, 64, &a, 5000);
+    }
+    return NULL;
+}
+
+static void test_unlink_races(void)
+{
+    if (!server_up())
+        return;
+    struct owu_stack *remote = client_stack("/1-1");
+    if (!remote)
+        return;
+    struct owu_usb_device *dev = device_at(remote, "usbip:1-1");
+    CHECK(dev != NULL);
+    if (dev) {
+        enum { N = 128 };
+        size_t total = 64 * 64;
+        uint8_t *sent = malloc(total), *got = malloc(total + N * 64), *bufs = malloc(N * 64);
+        fill_pattern(sent, total, 5);
+        struct waitq w;
+        waitq_init(&w);
+        w.stream = got;
+        struct owu_urb *u = calloc(N, sizeof *u);
+        for (int i = 0; i < N; i++) {
+            u[i] = (struct owu_urb){.dev = dev, .type = OWU_XFER_BULK, .endpoint = 0x88, .buffer = bufs + 64 * i,
+                                    .length = 64, .complete = on_done, .context = &w};
+            CHECK_OK(owu_urb_submit(&u[i]), NULL);
+        }
+        struct feeder f = {.dev = dev, .data = sent, .len = total};
+        pthread_t t;
+        pthread_create(&t, NULL, feed, &f);
+        for (int i = N - 1; i >= 0; i--) {
+            int rc = owu_urb_cancel(&u[i]);
+            CHECK(rc == OWU_OK || rc == OWU_E_NOTFOUND);
+            if (i % 16 == 0)
+                usleep(200);
+        }
+        pthread_join(t, NULL);
+        CHECK_OK(f.rc, NULL);
+        CHECK(wait_for(&w, N, 10000));
+        pthread_mutex_lock(&w.m);
+        CHECK_INT(w.done, N);
+        pthread_mutex_unlock(&w.m);
+        int ok = 0, cancelled = 0;
+        for (int i = 0; i < N; i++) {
+            ok += u[i].status == OWU_OK;
+            cancelled += u[i].status == OWU_E_CANCELLED;
+        }
+        CHECK_INT(ok + cancelled, N);
+        /* What the cancelled URBs did not take is still in the device's FIFO. */
+        size_t have = w.stream_len;
+        while (have < total) {
+            size_t a = 0;
+            if (owu_transfer_sync(dev, OWU_XFER_BULK, 0x88, got + have, total - have, &a, 2000) != OWU_OK)
+                break;
+            have += a;
+        }
+        CHECK_INT(have, total);
+        CHECK(memcmp(got, sent, total) == 0);
+        waitq_fini(&w);
+        free(u);
+        free(sent);
+        free(got);
+        free(bufs);
+    }
+    owu_stack_close(remote);
+    EVENTUALLY(owu_usbip_server_busy_count(g.srv) == 0);
+}
+
 static void test_second_importer_refused(void)
 {
     if (!server_up())
@@ -864,6 +1005,67 @@ static void test_hostile_clients(void)
     EVENTUALLY(owu_usbip_server_busy_count(g.srv) == 0);
 }
 
+
+/* Random CMD_SUBMIT / CMD_UNLINK headers and payloads from a client that then vanishes: the
+ * server must neither crash nor hang, release the device each time, and keep serving. */
+static void test_random_clients(void)
+{
+    if (!server_up())
+        return;
+    uint32_t seed = 12345;
+    for (int round = 0; round < 60; round++) {
+        int fd = raw_connect();
+        CHECK(fd >= 0);
+        if (fd < 0)
+            return;
+        uint8_t req[40], rep[320];
+        owu_usbip_encode_req_import(req, "1-2", NULL);
+        send(fd, req, 40, MSG_NOSIGNAL);
+        if (recv(fd, rep, 320, MSG_WAITALL) != 320) {
+            close(fd);
+            CHECK(!"import refused");
+            continue;
+        }
+        for (int k = 0; k < 8; k++) {
+            uint8_t b[48 + 128];
+            for (size_t i = 0; i < sizeof b; i++) {
+                seed = seed * 1103515245u + 12345u;
+                b[i] = (uint8_t)(seed >> 16);
+            }
+            /* Mostly well-formed headers for the imported device with random fields. */
+            struct owu_usbip_pdu p = {.command = (seed >> 8) % 3 ? OWU_USBIP_CMD_SUBMIT : OWU_USBIP_CMD_UNLINK,
+                                      .seqnum = (uint32_t)k + 1, .devid = 1 << 16 | 2,
+                                      .direction = (seed >> 4) & 1, .ep = (seed >> 5) % 4,
+                                      .transfer_buffer_length = (seed >> 12) % 100,
+                                      .number_of_packets = (seed >> 20) % 8 ? -1 : (int32_t)((seed >> 3) % 3),
+                                      .unlink_seqnum = (seed >> 9) % 8};
+            memcpy(p.setup, b + 40, 8);
+            p.setup[6] = (uint8_t)(p.transfer_buffer_length / 2);
+            p.setup[7] = 0;
+            p.setup[0] = (uint8_t)((p.setup[0] & 0x7F) | (p.direction ? 0x80 : 0));
+            p.setup[1] = (uint8_t)(0xD0 + (p.setup[1] & 0x0F));   /* vendor requests, no SET_* */
+            p.setup[0] = (uint8_t)((p.setup[0] & 0x80) | 0x40);
+            owu_usbip_encode_pdu(b, &p);
+            if (k == 7 && (seed & 1))
+                b[(seed >> 2) % 48] ^= 0xFF;   /* and sometimes a damaged one */
+            if (send(fd, b, 48 + (seed >> 7) % 128, MSG_NOSIGNAL) < 0)
+                break;
+        }
+        close(fd);
+        EVENTUALLY(owu_usbip_server_busy_count(g.srv) == 0);
+    }
+    /* Still serving. */
+    struct owu_stack *remote = client_stack("/1-1");
+    if (remote) {
+        struct owu_usb_device *dev = device_at(remote, "usbip:1-1");
+        CHECK(dev != NULL);
+        if (dev)
+            good_client_works(dev);
+        owu_stack_close(remote);
+    }
+    EVENTUALLY(owu_usbip_server_busy_count(g.srv) == 0);
+}
+
 static void test_drop_client_side(void)
 {
     if (!server_up())
@@ -962,6 +1164,55 @@ static void test_drop_server_side(void)
     EVENTUALLY(owu_usbip_server_busy_count(g.srv) == 0);
 }
 
+
+static void test_isochronous(void)
+{
+    if (!server_up())
+        return;
+    struct owu_stack *remote = client_stack("/1-3");
+    if (!remote)
+        return;
+    struct owu_usb_device *dev = device_at(remote, "usbip:1-1");
+    CHECK(dev != NULL);
+    if (dev) {
+        uint8_t buf[400];
+        memset(buf, 0xEE, sizeof buf);
+        struct owu_iso_packet pk[4];
+        for (unsigned i = 0; i < 4; i++)
+            pk[i] = (struct owu_iso_packet){.offset = 100 * i, .length = 100};
+        struct owu_urb u = {.dev = dev, .type = OWU_XFER_ISOCHRONOUS, .endpoint = 0x81, .buffer = buf,
+                            .length = sizeof buf, .num_iso_packets = 4, .iso = pk,
+                            .flags = OWU_URB_ISO_ASAP, .timeout_ms = 5000};
+        CHECK_OK(owu_urb_submit_wait(&u), NULL);
+        CHECK_INT(u.actual, 100 + 99 + 98 + 97);
+        CHECK_INT(u.start_frame, 1234);
+        for (unsigned i = 0; i < 4; i++) {
+            CHECK_INT(pk[i].actual, 100 - i);
+            CHECK_INT(pk[i].status, OWU_OK);
+            CHECK_INT(buf[100 * i + 5], (uint8_t)(i * 7 + 5));   /* spread back to its offset */
+            CHECK_INT(buf[100 * i + 99], i ? 0xEE : (uint8_t)(99));   /* untouched past actual */
+        }
+        for (unsigned i = 0; i < 3; i++) {
+            pk[i] = (struct owu_iso_packet){.offset = 50 * i, .length = 50};
+            for (unsigned k = 0; k < 50; k++)
+                buf[50 * i + k] = (uint8_t)(i + k);
+        }
+        buf[60] ^= 0xFF;   /* packet 1 arrives damaged */
+        struct owu_urb o = {.dev = dev, .type = OWU_XFER_ISOCHRONOUS, .endpoint = 0x02, .buffer = buf,
+                            .length = 150, .num_iso_packets = 3, .iso = pk, .timeout_ms = 5000};
+        CHECK_OK(owu_urb_submit_wait(&o), NULL);
+        CHECK_INT(o.actual, 150);
+        CHECK_INT(pk[0].status, OWU_OK);
+        CHECK_INT(pk[1].status, OWU_E_IO);
+        CHECK_INT(pk[2].status, OWU_OK);
+        /* A packet outside the buffer is refused before anything is sent. */
+        pk[2].length = 51;
+        CHECK_INT(owu_urb_submit(&o), OWU_E_INVAL);
+    }
+    owu_stack_close(remote);
+    EVENTUALLY(owu_usbip_server_busy_count(g.srv) == 0);
+}
+
 /* The server's device leaves while a client has I/O pending: the client sees NODEV. */
 static void test_server_device_unplugged(void)
 {
@@ -997,8 +1248,95 @@ static void test_server_device_unplugged(void)
     size_t n = 0;
     owu_err err = {0};
     CHECK_OK(owu_usbip_list("127.0.0.1", g.port, &devs, &n, &err), &err);
-    CHECK_INT(n, 1);
+    CHECK_INT(n, 2);
     free(devs);
+}
+
+
+/* ---- our client against a hostile server ----------------------------------------------------- */
+
+struct fake_server {
+    int listen_fd;
+    unsigned port;
+    int mode;            /* 0: unknown seqnum, 1: actual_length too big, 2: garbage */
+    pthread_t thread;
+};
+
+static void *fake_main(void *arg)
+{
+    struct fake_server *f = arg;
+    int fd = accept(f->listen_fd, NULL, NULL);
+    if (fd < 0)
+        return NULL;
+    uint8_t req[40], hdr[48];
+    if (owu_usbip_read_full(fd, req, sizeof req) == OWU_OK) {
+        struct owu_usbip_device d = {.busnum = 3, .devnum = 4, .speed = OWU_USBIP_SPEED_HIGH,
+                                     .idVendor = 0x1234, .idProduct = 0x5678};
+        strcpy(d.busid, "3-4");
+        uint8_t rep[320];
+        int n = owu_usbip_encode_rep_import(rep, 0, &d, NULL);
+        owu_usbip_write_full(fd, rep, (size_t)n);
+        struct owu_usbip_pdu p;
+        if (owu_usbip_read_full(fd, hdr, sizeof hdr) == OWU_OK &&
+            owu_usbip_decode_pdu(hdr, sizeof hdr, &p, NULL) == OWU_OK) {
+            struct owu_usbip_pdu r = {.command = OWU_USBIP_RET_SUBMIT, .seqnum = p.seqnum,
+                                      .number_of_packets = -1};
+            if (f->mode == 0)
+                r.seqnum = p.seqnum + 1000;
+            else if (f->mode == 1)
+                r.actual_length = p.transfer_buffer_length + 1;
+            owu_usbip_encode_pdu(hdr, &r);
+            if (f->mode == 2)
+                memset(hdr, 0xA5, sizeof hdr);
+            owu_usbip_write_full(fd, hdr, sizeof hdr);
+            /* Keep the connection open: the client must be the one to close it. */
+            uint8_t sink[64];
+            while (recv(fd, sink, sizeof sink, 0) > 0) {
+            }
+        }
+    }
+    close(fd);
+    return NULL;
+}
+
+static struct owu_usb_device *g_seen;
+static void capture(struct owu_hcd *hcd, struct owu_usb_device *dev, bool arrived, void *ctx)
+{
+    (void)hcd;
+    (void)ctx;
+    if (arrived) {
+        owu_usb_device_ref(dev);
+        g_seen = dev;
+    }
+}
+
+static void test_hostile_server(void)
+{
+    for (int mode = 0; mode < 3; mode++) {
+        struct fake_server f = {.mode = mode};
+        owu_err err = {0};
+        f.listen_fd = owu_usbip_listen("127.0.0.1", 0, &f.port, &err);
+        CHECK(f.listen_fd >= 0);
+        if (f.listen_fd < 0)
+            return;
+        pthread_create(&f.thread, NULL, fake_main, &f);
+        struct owu_hcd *hcd = owu_usbip_client_create(1, "127.0.0.1", f.port, &err);
+        hcd->hotplug = capture;
+        g_seen = NULL;
+        CHECK_OK(owu_usbip_client_import(hcd, "3-4", NULL, &err), &err);
+        CHECK(g_seen != NULL);
+        if (g_seen) {
+            uint8_t buf[16];
+            size_t a = 0;
+            CHECK_INT(owu_transfer_sync(g_seen, OWU_XFER_BULK, 0x81, buf, sizeof buf, &a, 5000), OWU_E_NODEV);
+            EVENTUALLY(owu_usb_device_gone(g_seen));
+            CHECK_INT(owu_transfer_sync(g_seen, OWU_XFER_BULK, 0x81, buf, sizeof buf, &a, 5000), OWU_E_NODEV);
+            owu_usb_device_unref(g_seen);
+        }
+        owu_hcd_destroy(hcd);
+        pthread_join(f.thread, NULL);
+        close(f.listen_fd);
+    }
 }
 
 int main(void)
@@ -1012,10 +1350,14 @@ int main(void)
     RUN(test_import_ids_match_local);
     RUN(test_bulk_loopback_and_control);
     RUN(test_unlink_and_timeout);
+    RUN(test_unlink_races);
     RUN(test_second_importer_refused);
     RUN(test_hostile_clients);
+    RUN(test_random_clients);
     RUN(test_drop_client_side);
     RUN(test_drop_server_side);
+    RUN(test_isochronous);
+    RUN(test_hostile_server);
     RUN(test_server_device_unplugged);
     owu_usbip_server_free(g.srv);
     owu_stack_close(g.local);

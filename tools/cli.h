@@ -30,5 +30,6 @@ int cmd_models(int argc, char **argv);
 int cmd_driver(int argc, char **argv);
 int cmd_why(int argc, char **argv);
 int cmd_serial(int argc, char **argv);
+int cmd_host(int argc, char **argv);
 
 #endif

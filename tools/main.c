@@ -30,6 +30,9 @@ static void usage(FILE *f)
           "  serial PORT --pty [--line RATE,DPS] [--link PATH] [--detach] [--verbose]\n"
           "        List the CDC-ACM serial ports (COMn), or bridge one (COMn, instance ID or\n"
           "        location) to a Linux pseudo-terminal whose stable path is printed.\n"
+          "  host [--socket PATH]\n"
+          "        Serve the devices of OPENWINUSB_BUSES to other processes (their\n"
+          "        OPENWINUSB_BUSES=host[=PATH]); each claims its own interfaces.\n"
           "\n"
           "Environment:\n"
           "  OPENWINUSB_BUSES    buses to use, e.g. \"virtual:fx2,cdc-acm\" (default \"" OWU_DEFAULT_BUSES "\")\n"
@@ -70,6 +73,8 @@ int main(int argc, char **argv)
         return cmd_why(argc - 1, argv + 1);
     if (strcmp(cmd, "serial") == 0)
         return cmd_serial(argc - 1, argv + 1);
+    if (strcmp(cmd, "host") == 0)
+        return cmd_host(argc - 1, argv + 1);
     fprintf(stderr, "openwinusb: unknown command \"%s\" (try --help)\n", cmd);
     return 2;
 }

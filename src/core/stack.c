@@ -12,6 +12,7 @@
 
 #include "core/enumerate.h"
 #include "hcd/buses.h"
+#include "hcd/devhost.h"
 #include "hcd/usbfs.h"
 #include "hcd/usbip.h"
 #include "hcd/vbus.h"
@@ -255,6 +256,27 @@ int owu_stack_open(const struct owu_stack_options *opt, struct owu_stack **out, 
             }
             rc = bs->busid ? owu_usbip_client_import(ihcd, bs->busid, NULL, err)
                            : owu_usbip_client_import_all(ihcd, NULL, err);
+            continue;
+        }
+        if (bs->kind == OWU_BUS_HOST) {
+            /* Device host client (docs/device-host.md): the host's devices, shared with other
+             * processes; attached and enumerated like USB/IP imports. */
+            struct owu_hcd *dhcd = owu_devhost_client_create(next_bus++, bs->socket, err);
+            if (!dhcd) {
+                rc = err ? err->code : OWU_E_NOMEM;
+                break;
+            }
+            char ddesc[64];
+            snprintf(ddesc, sizeof ddesc, "openwinusb device host bus %u", dhcd->bus_number);
+            pthread_mutex_lock(&stack->lock);
+            rc = add_bus(stack, dhcd, ddesc);
+            pthread_mutex_unlock(&stack->lock);
+            if (rc != OWU_OK) {
+                owu_hcd_destroy(dhcd);
+                owu_fail(err, rc, "out of memory");
+                break;
+            }
+            rc = owu_devhost_client_attach_all(dhcd, NULL, err);
             continue;
         }
         struct owu_hcd *hcd = owu_vbus_create(next_bus++, err);

@@ -131,9 +131,21 @@ static int parse_entry(struct owu_bus_config *cfg, char *entry, owu_err *err)
     }
     if (strncmp(entry, "usbip=", 6) == 0)
         return parse_usbip(bus, entry + 6, err);
+    /* Device host client (docs/device-host.md): "host" = the default socket. */
+    if (strcmp(entry, "host") == 0 || strncmp(entry, "host=", 5) == 0) {
+        bus->kind = OWU_BUS_HOST;
+        if (entry[4] == '=') {
+            if (!entry[5] || strlen(entry + 5) >= 108)
+                return owu_fail(err, OWU_E_PARSE, "OPENWINUSB_BUSES: \"host=\" needs a socket path of "
+                                "1 to 107 characters");
+            if (!(bus->socket = strdup(entry + 5)))
+                return owu_fail(err, OWU_E_NOMEM, "out of memory");
+        }
+        return OWU_OK;
+    }
     return owu_fail(err, OWU_E_PARSE,
-                    "OPENWINUSB_BUSES: unknown bus \"%s\" (expected virtual[:models], usbfs or "
-                    "usbip=HOST[:PORT][/BUSID])", entry);
+                    "OPENWINUSB_BUSES: unknown bus \"%s\" (expected virtual[:models], usbfs, "
+                    "usbip=HOST[:PORT][/BUSID] or host[=SOCKET])", entry);
 }
 
 int owu_buses_parse(const char *spec, struct owu_bus_config *out, owu_err *err)
@@ -172,6 +184,7 @@ void owu_buses_free(struct owu_bus_config *cfg)
             free(cfg->buses[b].models[m]);
         free(cfg->buses[b].host);
         free(cfg->buses[b].busid);
+        free(cfg->buses[b].socket);
     }
     memset(cfg, 0, sizeof *cfg);
 }

@@ -4,6 +4,7 @@
  *   entry  := "virtual" [":" [model ("," model)*]] a virtual bus (no list: all; "virtual:": empty)
  *           | "usbfs" ["?"]                        Linux usbfs; "?" = only where available
  *           | "usbip=" host [":" port] ["/" busid] a USB/IP server's exports (or just one)
+ *           | "host" ["=" socket]                   a device host's devices, shared (device-host.md)
  *   model  := name | "all" | "profile=" path
  */
 #ifndef OWU_HCD_BUSES_H
@@ -13,7 +14,8 @@
 
 #include <openwinusb/error.h>
 
-enum owu_bus_kind { OWU_BUS_VIRTUAL, OWU_BUS_USBFS, OWU_BUS_USBIP };
+enum owu_bus_kind { OWU_BUS_VIRTUAL, OWU_BUS_USBFS, OWU_BUS_USBIP,
+                    OWU_BUS_HOST /* device host client (docs/device-host.md) */ };
 
 #define OWU_MAX_BUSES 16
 #define OWU_MAX_MODELS_PER_BUS 127
@@ -26,6 +28,7 @@ struct owu_bus_spec {
     char *host;                          /* usbip */
     unsigned tcp_port;                   /* usbip, default 3240 */
     char *busid;                         /* usbip: the one export to import; NULL = all */
+    char *socket;                        /* host: socket path; NULL = the default one */
 };
 
 struct owu_bus_config {

@@ -24,6 +24,8 @@ int owu_usbip_listen(const char *addr, unsigned port, unsigned *bound_port, owu_
 /* Whole reads/writes; 0 on success, OWU_E_NODEV on EOF or a broken connection. */
 int owu_usbip_read_full(int fd, void *buf, size_t len);
 int owu_usbip_write_full(int fd, const void *buf, size_t len);
+/* As much as the socket takes without blocking; returns the bytes sent. */
+size_t owu_usbip_send_now(int fd, const void *buf, size_t len);
 /* Splits "HOST[:PORT]" (IPv6 as [addr]:port); default port 3240. host_out gets HOST. */
 int owu_usbip_parse_target(const char *target, char *host_out, size_t host_size, unsigned *port,
                            owu_err *err);

@@ -56,6 +56,7 @@ struct ucli_dev {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool dead;                       /* connection lost: submissions refused */
+    bool writing;                    /* the writer thread is sending (outside the lock) */
     uint32_t next_seq;
     struct ucli_pend *hash[UCLI_HASH];
     unsigned n_pending;
@@ -97,6 +98,7 @@ static struct ucli_pend *pend_take(struct ucli_dev *d, uint32_t seqnum)
     if (p) {
         *pp = p->next;
         d->n_pending--;
+        p->urb->hcd_priv = NULL;   /* from now on cancel finds nothing to unlink */
     }
     return p;
 }
@@ -112,8 +114,22 @@ static uint32_t next_seq_locked(struct ucli_dev *d)
 
 /* ---- writer ---------------------------------------------------------------------------------- */
 
+/* Sends a PDU (takes ownership). When nothing is queued or being written it goes out
+ * directly without blocking (one thread hop less per transfer); what the socket does not
+ * take at once is left to the writer thread, so a submitter never waits for the network. */
 static void enqueue_locked(struct ucli_dev *d, struct ucli_msg *m)
 {
+    if (!d->writing && !d->out_head && !d->dead) {
+        size_t n = owu_usbip_send_now(d->fd, m->data, m->len);
+        if (n == m->len) {
+            free(m);
+            return;
+        }
+        if (n) {
+            memmove(m->data, m->data + n, m->len - n);
+            m->len -= n;
+        }
+    }
     m->next = NULL;
     if (d->out_tail)
         d->out_tail->next = m;
@@ -134,6 +150,7 @@ static void *writer_main(void *arg)
             break;
         struct ucli_msg *list = d->out_head;
         d->out_head = d->out_tail = NULL;
+        d->writing = true;
         pthread_mutex_unlock(&d->lock);
         bool failed = false;
         while (list) {
@@ -144,6 +161,7 @@ static void *writer_main(void *arg)
             list = next;
         }
         pthread_mutex_lock(&d->lock);
+        d->writing = false;
         if (failed)
             shutdown(d->fd, SHUT_RDWR);   /* the reader turns it into OWU_E_NODEV */
     }
@@ -293,7 +311,6 @@ static void complete(struct ucli_pend *pe, int status, size_t actual)
 {
     struct owu_urb *urb = pe->urb;
     free(pe);
-    urb->hcd_priv = NULL;
     owu_urb_done(urb, status, actual);
 }
 
@@ -439,6 +456,7 @@ static void *reader_main(void *arg)
         while (d->hash[b]) {
             struct ucli_pend *q = d->hash[b];
             d->hash[b] = q->next;
+            q->urb->hcd_priv = NULL;
             q->next = all;
             all = q;
         }
@@ -458,14 +476,14 @@ static void *reader_main(void *arg)
         free(m);
         m = next;
     }
-    close(d->fd);
-    d->fd = -1;
-
     struct owu_usb_device *dev = d->dev;
     owu_hcd_device_left(&bus->hcd, dev);
     struct ucli_zombie *z = malloc(sizeof *z);
     pthread_mutex_lock(&bus->lock);
     bus->ports[d->port] = NULL;
+    /* Closed only now: detach looks the fd up through the port under this lock. */
+    close(d->fd);
+    d->fd = -1;
     if (z) {
         z->thread = pthread_self();
         z->next = bus->zombies;
@@ -634,10 +652,14 @@ int owu_usbip_client_import(struct owu_hcd *hcd, const char *busid, unsigned *po
         return owu_fail(err, OWU_E_NOMEM, "USB/IP: cannot start a reader thread");
     }
     bus->ports[port] = d;
+    /* The connection may drop (and the reader release the bus's reference) before the
+     * arrival is reported. */
+    owu_usb_device_ref(dev);
     pthread_mutex_unlock(&bus->lock);
     if (port_out)
         *port_out = port;
     owu_hcd_device_arrived(hcd, dev);
+    owu_usb_device_unref(dev);
     return OWU_OK;
 }
 

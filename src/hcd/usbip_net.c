@@ -119,6 +119,22 @@ int owu_usbip_write_full(int fd, const void *buf, size_t len)
     return OWU_OK;
 }
 
+size_t owu_usbip_send_now(int fd, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = send(fd, p + done, len - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0)
+            done += (size_t)n;
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else
+            break;   /* full socket buffer or an error: the writer thread takes over */
+    }
+    return done;
+}
+
 int owu_usbip_parse_target(const char *target, char *host_out, size_t host_size, unsigned *port,
                            owu_err *err)
 {

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <openwinusb/descriptors.h>
@@ -32,6 +33,10 @@
 #define SRV_MAX_PENDING 1024u
 #define SRV_MAX_PENDING_BYTES (64u * 1024u * 1024u)
 #define SRV_STD_TIMEOUT_MS 5000u
+/* A connection must send its management request within this time; at most this many
+ * connections are served at once (more are closed at once). */
+#define SRV_MGMT_TIMEOUT_S 30
+#define SRV_MAX_CONNS 128u
 
 struct srv_export {
     struct owu_usb_device *dev;
@@ -42,6 +47,7 @@ struct srv_export {
 
 struct out_msg {
     struct out_msg *next;
+    bool hang_up;                    /* after the messages before it: close the connection */
     size_t len;
     uint8_t data[];
 };
@@ -69,6 +75,7 @@ struct srv_conn {
     struct out_msg *out_head, *out_tail;
     bool closing;                    /* no more replies; writer exits */
     bool dead;                       /* socket failed */
+    bool writing;                    /* the writer thread is sending (outside the lock) */
     struct srv_urb *pending;
     unsigned n_pending;
     size_t pending_bytes;
@@ -93,6 +100,7 @@ struct owu_usbip_server {
     bool started;
     bool stopping;
     struct srv_conn *conns;
+    unsigned num_conns;
     unsigned protocol_errors;
 };
 
@@ -190,17 +198,31 @@ static struct out_msg *msg_new(size_t len)
     struct out_msg *m = malloc(sizeof *m + len);
     if (m) {
         m->next = NULL;
+        m->hang_up = false;
         m->len = len;
     }
     return m;
 }
 
-/* Queues a reply (takes ownership); dropped when the connection is closing. Lock held. */
+/* Sends a reply (takes ownership); dropped when the connection is closing. Lock held. When
+ * nothing is queued or being written it goes out directly without blocking; the rest is
+ * left to the writer thread, so a device's completion thread never waits for a client. */
 static void enqueue_locked(struct srv_conn *c, struct out_msg *m)
 {
     if (c->closing || c->dead) {
         free(m);
         return;
+    }
+    if (!m->hang_up && !c->writing && !c->out_head) {
+        size_t n = owu_usbip_send_now(c->fd, m->data, m->len);
+        if (n == m->len) {
+            free(m);
+            return;
+        }
+        if (n) {
+            memmove(m->data, m->data + n, m->len - n);
+            m->len -= n;
+        }
     }
     if (c->out_tail)
         c->out_tail->next = m;
@@ -221,16 +243,20 @@ static void *writer_main(void *arg)
             break;
         struct out_msg *list = c->out_head;
         c->out_head = c->out_tail = NULL;
+        c->writing = true;
         pthread_mutex_unlock(&c->lock);
         bool failed = false;
         while (list) {
             struct out_msg *next = list->next;
             if (!failed && owu_usbip_write_full(c->fd, list->data, list->len) != OWU_OK)
                 failed = true;
+            if (list->hang_up)
+                failed = true;   /* the device left: the reader sees EOF and cleans up */
             free(list);
             list = next;
         }
         pthread_mutex_lock(&c->lock);
+        c->writing = false;
         if (failed) {
             /* The reader learns it from its next recv. */
             c->dead = true;
@@ -323,7 +349,11 @@ static void srv_complete(struct owu_urb *urb)
     struct srv_urb *su = urb->context;
     struct srv_conn *c = su->c;
     struct out_msg *ret = NULL, *unl = NULL;
+    /* unlink_requested only ever turns true: if it does after this look, the RET_SUBMIT goes
+     * out followed by RET_UNLINK 0 (the "already completed" answer), which is just as right. */
+    pthread_mutex_lock(&c->lock);
     bool unlinked = su->unlink_requested && urb->status == OWU_E_CANCELLED;
+    pthread_mutex_unlock(&c->lock);
     if (unlinked) {
         unl = msg_new(OWU_USBIP_HEADER_SIZE);
         if (unl) {
@@ -347,6 +377,15 @@ static void srv_complete(struct owu_urb *urb)
         enqueue_locked(c, ret);
     if (unl)
         enqueue_locked(c, unl);
+    if (urb->status == OWU_E_NODEV) {
+        /* The exported device left: after this reply the connection ends, as with
+         * usbip-host, so that the client reports the device gone. */
+        struct out_msg *bye = msg_new(0);
+        if (bye) {
+            bye->hang_up = true;
+            enqueue_locked(c, bye);
+        }
+    }
     /* An unlink that lost the race: the target's RET_SUBMIT went first, now RET_UNLINK 0. */
     if (su->unlink_requested && !unlinked) {
         struct out_msg *m = msg_new(OWU_USBIP_HEADER_SIZE);
@@ -750,6 +789,9 @@ static void *reader_main(void *arg)
         } else if (h.code == OWU_USBIP_OP_REQ_DEVLIST) {
             reply_devlist(c);
         } else if (handle_import(c, head)) {
+            /* URB traffic may pause for as long as the client likes. */
+            struct timeval none = {0};
+            setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &none, sizeof none);
             if (pthread_create(&c->writer, NULL, writer_main, c) == 0) {
                 c->writer_started = true;
                 urb_phase(c);
@@ -769,6 +811,7 @@ static void *reader_main(void *arg)
     for (struct srv_conn **pp = &srv->conns; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
+            srv->num_conns--;
             break;
         }
     pthread_cond_broadcast(&srv->cond);
@@ -813,13 +856,23 @@ static void *accept_main(void *arg)
             conn_free(c);
             break;
         }
+        if (srv->num_conns >= SRV_MAX_CONNS) {
+            pthread_mutex_unlock(&srv->lock);
+            close(fd);
+            conn_free(c);
+            continue;
+        }
+        struct timeval tv = {.tv_sec = SRV_MGMT_TIMEOUT_S};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         c->next = srv->conns;
         srv->conns = c;
+        srv->num_conns++;
         pthread_attr_t attr;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         if (pthread_create(&c->reader, &attr, reader_main, c) != 0) {
             srv->conns = c->next;
+            srv->num_conns--;
             close(fd);
             conn_free(c);
         }
@@ -911,10 +964,12 @@ int owu_usbip_server_start(struct owu_usbip_server *srv, const char *addr, unsig
 void owu_usbip_server_drop_clients(struct owu_usbip_server *srv)
 {
     pthread_mutex_lock(&srv->lock);
-    for (struct srv_conn *c = srv->conns; c; c = c->next)
-        shutdown(c->fd, SHUT_RDWR);
-    while (srv->conns)
+    while (srv->conns) {
+        /* Again on every pass: a client may have connected meanwhile. */
+        for (struct srv_conn *c = srv->conns; c; c = c->next)
+            shutdown(c->fd, SHUT_RDWR);
         pthread_cond_wait(&srv->cond, &srv->lock);
+    }
     pthread_mutex_unlock(&srv->lock);
 }
 
