@@ -1066,6 +1066,52 @@ static void test_random_clients(void)
     EVENTUALLY(owu_usbip_server_busy_count(g.srv) == 0);
 }
 
+
+/* A client that leaves 1100 never-ending URBs behind (more than the server takes at once)
+ * and hangs up: the server notices while it holds back, cancels them and frees the device. */
+static void test_pending_flood(void)
+{
+    if (!server_up())
+        return;
+    int fd = raw_connect();
+    CHECK(fd >= 0);
+    if (fd < 0)
+        return;
+    uint8_t req[40], rep[320];
+    owu_usbip_encode_req_import(req, "1-1", NULL);
+    CHECK(send(fd, req, 40, MSG_NOSIGNAL) == 40);
+    CHECK(recv(fd, rep, 320, MSG_WAITALL) == 320);
+    CHECK_INT(rep[7], 0);
+    enum { N = 1100 };
+    uint8_t *all = calloc(N, 48);
+    for (int i = 0; i < N; i++) {
+        struct owu_usbip_pdu p = {.command = OWU_USBIP_CMD_SUBMIT, .seqnum = (uint32_t)i + 1,
+                                  .devid = 1 << 16 | 1, .direction = 1, .ep = 8,
+                                  .transfer_flags = OWU_USBIP_URB_DIR_IN, .transfer_buffer_length = 512,
+                                  .number_of_packets = -1};
+        owu_usbip_encode_pdu(all + 48 * i, &p);
+    }
+    CHECK(send(fd, all, N * 48, MSG_NOSIGNAL) == N * 48);
+    free(all);
+    usleep(100000);   /* let the server fill up to its limit */
+    close(fd);
+    EVENTUALLY(owu_usbip_server_busy_count(g.srv) == 0);
+    struct owu_stack *remote = client_stack("/1-1");
+    if (remote) {
+        struct owu_usb_device *dev = device_at(remote, "usbip:1-1");
+        CHECK(dev != NULL);
+        if (dev) {
+            uint8_t m[4] = {9, 8, 7, 6}, r[8];
+            size_t a = 0;
+            CHECK_OK(owu_transfer_sync(dev, OWU_XFER_BULK, 0x06, m, 4, &a, 2000), NULL);
+            CHECK_OK(owu_transfer_sync(dev, OWU_XFER_BULK, 0x88, r, 8, &a, 2000), NULL);
+            CHECK_INT(a, 4);
+        }
+        owu_stack_close(remote);
+    }
+    EVENTUALLY(owu_usbip_server_busy_count(g.srv) == 0);
+}
+
 static void test_drop_client_side(void)
 {
     if (!server_up())
@@ -1354,6 +1400,7 @@ int main(void)
     RUN(test_second_importer_refused);
     RUN(test_hostile_clients);
     RUN(test_random_clients);
+    RUN(test_pending_flood);
     RUN(test_drop_client_side);
     RUN(test_drop_server_side);
     RUN(test_isochronous);

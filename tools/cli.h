@@ -31,5 +31,9 @@ int cmd_driver(int argc, char **argv);
 int cmd_why(int argc, char **argv);
 int cmd_serial(int argc, char **argv);
 int cmd_host(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_attach(int argc, char **argv);
+int cmd_detach(int argc, char **argv);
 
 #endif

@@ -25,11 +25,6 @@
 #include "core/usbids.h"
 #include "hcd/usbip.h"
 
-int cmd_export(int argc, char **argv);
-int cmd_list(int argc, char **argv);
-int cmd_attach(int argc, char **argv);
-int cmd_detach(int argc, char **argv);
-
 #define EXPORT_USAGE                                                                          \
     "usage: openwinusb export [--listen ADDR:PORT] [--config FILE] DEVICE...\n"               \
     "Shares devices with USB/IP clients until interrupted (Ctrl-C, SIGTERM).\n"               \

@@ -30,6 +30,16 @@ static void usage(FILE *f)
           "  serial PORT --pty [--line RATE,DPS] [--link PATH] [--detach] [--verbose]\n"
           "        List the CDC-ACM serial ports (COMn), or bridge one (COMn, instance ID or\n"
           "        location) to a Linux pseudo-terminal whose stable path is printed.\n"
+          "  export [--listen ADDR:PORT] [--config FILE] DEVICE...\n"
+          "        Share devices over USB/IP (virtual models such as fx2, usbfs:B-P locations)\n"
+          "        until interrupted; default 127.0.0.1:3240 (docs/usbip.md).\n"
+          "  list --remote HOST[:PORT] [--json]\n"
+          "        The devices a USB/IP server exports.\n"
+          "  attach HOST[:PORT] BUSID [--json] [--hold]\n"
+          "        Import a USB/IP device, show its device tree and release it (--hold keeps\n"
+          "        it until interrupted or `openwinusb detach`).\n"
+          "  detach HOST[:PORT] BUSID\n"
+          "        Stop the `attach --hold` of that device.\n"
           "  host [--socket PATH]\n"
           "        Serve the devices of OPENWINUSB_BUSES to other processes (their\n"
           "        OPENWINUSB_BUSES=host[=PATH]); each claims its own interfaces.\n"
@@ -75,6 +85,14 @@ int main(int argc, char **argv)
         return cmd_serial(argc - 1, argv + 1);
     if (strcmp(cmd, "host") == 0)
         return cmd_host(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return cmd_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "list") == 0)
+        return cmd_list(argc - 1, argv + 1);
+    if (strcmp(cmd, "attach") == 0)
+        return cmd_attach(argc - 1, argv + 1);
+    if (strcmp(cmd, "detach") == 0)
+        return cmd_detach(argc - 1, argv + 1);
     fprintf(stderr, "openwinusb: unknown command \"%s\" (try --help)\n", cmd);
     return 2;
 }

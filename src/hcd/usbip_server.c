@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openwinusb/descriptors.h>
@@ -604,20 +605,38 @@ static void handle_unlink(struct srv_conn *c, const struct owu_usbip_pdu *p)
 }
 
 /* Waits (back-pressure) until there is room for more URBs. */
-static void wait_room(struct srv_conn *c)
+/* Waits (back-pressure) until there is room for more URBs. Returns false when the client
+ * hung up meanwhile: URBs that never complete must not keep a departed client's device
+ * busy, so the socket is checked every 100 ms while waiting. */
+static bool wait_room(struct srv_conn *c)
 {
+    bool alive = true;
     pthread_mutex_lock(&c->lock);
-    while ((c->n_pending >= SRV_MAX_PENDING || c->pending_bytes >= SRV_MAX_PENDING_BYTES) && !c->dead)
-        pthread_cond_wait(&c->cond, &c->lock);
+    while ((c->n_pending >= SRV_MAX_PENDING || c->pending_bytes >= SRV_MAX_PENDING_BYTES) && !c->dead) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&c->cond, &c->lock, &ts) == 0)
+            continue;
+        struct pollfd pf = {c->fd, POLLRDHUP, 0};
+        if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+            alive = false;
+            break;
+        }
+    }
     pthread_mutex_unlock(&c->lock);
+    return alive;
 }
 
 static void urb_phase(struct srv_conn *c)
 {
     uint8_t hdr[OWU_USBIP_HEADER_SIZE];
     for (;;) {
-        wait_room(c);
-        if (owu_usbip_read_full(c->fd, hdr, sizeof hdr) != OWU_OK)
+        if (!wait_room(c) || owu_usbip_read_full(c->fd, hdr, sizeof hdr) != OWU_OK)
             return;
         struct owu_usbip_pdu p;
         owu_err err = {0};

@@ -152,9 +152,11 @@ static void *completion_main(void *arg)
 
 /* ---- hcd ops --------------------------------------------------------------------------- */
 
+/* The model behind a device, or NULL once unplugged: hcd_priv is only ever written under
+ * the bus lock (plug, unplug), which every caller holds. */
 static struct owu_vdev *live_vdev(struct owu_usb_device *dev)
 {
-    return dev->gone ? NULL : dev->hcd_priv;
+    return dev->hcd_priv;
 }
 
 static void submit_control(struct owu_vbus *bus, struct owu_vdev *vd, struct owu_urb *urb)
