@@ -8,7 +8,8 @@ cd "$(dirname "$0")"
 
 JOBS=$(nproc 2>/dev/null || echo 2)
 BUILD_PACKAGES=(build-essential cmake pkg-config usb.ids)
-TEST_PACKAGES=(clang libclang-rt-14-dev python3 python3-serial jq libusb-1.0-0-dev)
+TEST_PACKAGES=(clang libclang-rt-14-dev python3 python3-serial jq libusb-1.0-0-dev
+               qemu-system-x86 busybox-static cpio kmod)   # the last four: kernel-in-the-loop tests
 
 log() { printf '\n== %s\n' "$*"; }
 
@@ -47,6 +48,8 @@ case "${1:-}" in
     ;;
   test)
     ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+    # The kernel-in-the-loop tests must run here, not be skipped (tests/kernel/run.sh).
+    export OWU_KERNEL_REQUIRED=1
     log "release build and tests (build/)"
     build build
     ctest --test-dir build --output-on-failure -j "$JOBS"
