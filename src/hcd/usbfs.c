@@ -312,6 +312,17 @@ static void retire(struct kurb *k, struct usbfs_xfer **done)
 /* Delivers finished xfers; no lock held. */
 static void deliver(struct usbfs_xfer *list)
 {
+    /* Finished transfers are pushed on the front of the round's list as they are reaped;
+     * owners expect completions in the order the device finished them (a serial stream
+     * with several reads in flight), so reverse the list first. */
+    struct usbfs_xfer *in_order = NULL;
+    while (list) {
+        struct usbfs_xfer *next = list->next;
+        list->next = in_order;
+        in_order = list;
+        list = next;
+    }
+    list = in_order;
     while (list) {
         struct usbfs_xfer *next = list->next;
         struct owu_urb *urb = list->urb;

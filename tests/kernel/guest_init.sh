@@ -1,7 +1,8 @@
 #!/bin/busybox sh
 # /init of the test VM (tests/kernel/run.sh): mounts, loads modules, builds the composite
-# gadget (ACM + Loopback + SourceSink) on dummy_udc.0, runs every test program and prints
-# "OWU-KERNEL-RESULT: N" (0 = all passed), then powers off.
+# gadget (ACM with IAD + Loopback + SourceSink) on dummy_udc.0, runs every test program and prints
+# "OWU-KERNEL-RESULT: N" (0 = all passed), then powers off. With /mode = "bench" it runs
+# /tests/bench_usbfs instead (its table on the console) and reports its status the same way.
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin
 mount -t proc proc /proc
@@ -30,11 +31,23 @@ gadget_setup() {
     echo OWU0001 > strings/0x409/serialnumber
     mkdir -p configs/c.1/strings/0x409
     echo 100 > configs/c.1/MaxPower
-    echo "acm+loopback" > configs/c.1/strings/0x409/configuration
-    mkdir -p functions/acm.usb0 functions/Loopback.0
-    echo 65536 > functions/Loopback.0/bulk_buflen
+    echo "acm+loopback+sourcesink" > configs/c.1/strings/0x409/configuration
+    mkdir -p functions/acm.usb0 functions/Loopback.0 functions/SourceSink.0
+    if [ "$(cat /mode 2>/dev/null)" = bench ]; then
+        # bench_usbfs: every size it moves (16 KiB .. 1 MiB) is whole Loopback requests, so
+        # no write needs a ZLP; 128 requests hold a synchronous 1 MiB write before its read.
+        echo 16384 > functions/Loopback.0/bulk_buflen
+        echo 128 > functions/Loopback.0/qlen
+    else
+        echo 65536 > functions/Loopback.0/bulk_buflen
+    fi
+    # SourceSink (interface 3): its IN endpoint always has data, its OUT endpoint takes
+    # anything and checks it; pattern 1 = byte j of every packet is j % 63 (a bad byte
+    # halts the OUT endpoint).
+    echo 1 > functions/SourceSink.0/pattern
     ln -s functions/acm.usb0 configs/c.1/
     ln -s functions/Loopback.0 configs/c.1/
+    ln -s functions/SourceSink.0 configs/c.1/
     cd /
 }
 gadget_setup || echo "=== OWU gadget setup failed"
@@ -49,19 +62,35 @@ sleep 0.5
 echo "=== OWU usb devices: $(ls /sys/bus/usb/devices | tr '\n' ' ')"
 
 export OWU_GADGET=$G OWU_UDC=dummy_udc.0
+[ -f /strict ] && export OWU_KERNEL_STRICT=1
 export OPENWINUSB_BUSES=usbfs OPENWINUSB_REGISTRY=none OPENWINUSB_DRIVER_STORE=/tmp/empty-store
 if [ -x /bin/openwinusb ]; then
     echo "=== OWU openwinusb tree"
     /bin/openwinusb tree 2>&1
 fi
 rc=0
-for t in $(cat /tests.list); do
-    echo "=== OWU running $t"
-    /tests/$t 2>&1
-    r=$?
-    echo "=== OWU $t exited $r"
-    [ $r -ne 0 ] && rc=1
-done
+if [ "$(cat /mode 2>/dev/null)" = bench ]; then
+    # Up to 16 x 1 MiB reads and writes in flight: beyond the default 16 MiB usbfs budget.
+    echo 0 > /sys/module/usbcore/parameters/usbfs_memory_mb
+    echo "=== OWU running bench_usbfs"
+    t0=$(date +%s)
+    OPENWINUSB_DRIVER_STORE=/driver /tests/bench_usbfs --peer /tests/guest_bench_libusb 2>&1
+    rc=$?
+    echo "=== OWU bench_usbfs exited $rc after $(( $(date +%s) - t0 )) s"
+else
+    for t in $(cat /tests.list); do
+        echo "=== OWU running $t"
+        # guest_test_usbfs works without driver packages; the others use the vendor INF of
+        # tests/kernel/driver/ (WinUSB on the Loopback function).
+        store=/driver
+        [ "$t" = guest_test_usbfs ] && store=/tmp/empty-store
+        t0=$(date +%s)
+        OPENWINUSB_DRIVER_STORE=$store /tests/$t 2>&1
+        r=$?
+        echo "=== OWU $t exited $r after $(( $(date +%s) - t0 )) s"
+        [ $r -ne 0 ] && rc=1
+    done
+fi
 echo "OWU-KERNEL-RESULT: $rc"
 sync
 poweroff -f

@@ -1,6 +1,7 @@
 /* Runs inside the test VM (tests/kernel/run.sh): the usbfs backend against a real kernel,
  * dummy_hcd and the configfs composite gadget guest_init.sh builds (VID 1209, PID 0001:
- * ACM with an IAD on interfaces 0-1, Loopback on interface 2, bulk_buflen 65536).
+ * ACM with an IAD on interfaces 0-1, Loopback on interface 2, bulk_buflen 65536; SourceSink on
+ * interface 3).
  *
  * The gadget's Loopback echoes an OUT request once it completes: a short packet, a
  * zero-length packet or a full 64 KiB. Every write here ends that way, so every write is
@@ -106,7 +107,8 @@ static bool grab_device(void)
     while (off + 2 <= len && p[off] >= 2 && off + p[off] <= len) {
         const uint8_t *dsc = p + off;
         if (dsc[1] == OWU_DT_INTERFACE && dsc[0] >= 9) {
-            in_loop = dsc[5] == 0xFF;
+            /* The first vendor-class interface is the Loopback (SourceSink follows it). */
+            in_loop = dsc[5] == 0xFF && (loop_intf == 0xFF || loop_intf == dsc[2]);
             if (in_loop)
                 loop_intf = dsc[2];
         } else if (dsc[1] == OWU_DT_ENDPOINT && dsc[0] >= 7 && in_loop && (dsc[3] & 3) == 2) {

@@ -4,8 +4,13 @@
 # real usbfs. Exits with the guest tests' status.
 #
 #   tests/kernel/run.sh BUILD_DIR [GUEST_PROGRAM...]
+#   tests/kernel/run.sh --bench BUILD_DIR [BENCH_PROGRAM [LIBUSB_PEER]]
 #
 # BUILD_DIR holds the built guest programs (default: tests/kernel/guest_test_* there).
+# --bench boots the same VM but runs bench_usbfs (default BUILD_DIR/bench/bench_usbfs, with
+# the libusb peer BUILD_DIR/tests/kernel/guest_bench_libusb when built) and prints its table;
+# it exits with the benchmark's status. The driver packages of tests/kernel/driver/ are the
+# guest's driver store (/driver). See docs/kernel-tests.md.
 # The kernel package is fetched once into $OWU_KERNEL_CACHE (default
 # ~/.cache/openwinusb/kernel) and reused. Needs root for apt-get only when
 # qemu-system-x86, busybox-static, cpio or kmod are missing. See docs/usbfs.md.
@@ -13,13 +18,30 @@ set -euo pipefail
 
 die() { echo "run.sh: $*" >&2; exit 2; }
 # Exit status 77 = "skipped" for ctest (SKIP_RETURN_CODE): the machine cannot run the VM.
-skip() { echo "run.sh: SKIPPED: $*" >&2; exit 77; }
+# OWU_KERNEL_REQUIRED=1 (set by ./run.sh test) turns that into a failure.
+skip() {
+    if [ "${OWU_KERNEL_REQUIRED:-0}" = 1 ]; then
+        echo "run.sh: FAILED (OWU_KERNEL_REQUIRED=1): cannot run the VM: $*" >&2
+        exit 1
+    fi
+    echo "run.sh: SKIPPED: $*" >&2
+    exit 77
+}
 
+MODE=test
+if [ "${1:-}" = "--bench" ]; then
+    MODE=bench
+    shift
+fi
 BUILD=${1:-}
-[ -n "$BUILD" ] && [ -d "$BUILD" ] || die "usage: $0 BUILD_DIR [GUEST_PROGRAM...]"
+[ -n "$BUILD" ] && [ -d "$BUILD" ] || die "usage: $0 [--bench] BUILD_DIR [PROGRAM...]"
 BUILD=$(cd "$BUILD" && pwd)
 shift
 PROGRAMS=("$@")
+if [ "$MODE" = bench ] && [ ${#PROGRAMS[@]} -eq 0 ]; then
+    PROGRAMS=("$BUILD/bench/bench_usbfs")
+    [ -x "$BUILD/tests/kernel/guest_bench_libusb" ] && PROGRAMS+=("$BUILD/tests/kernel/guest_bench_libusb")
+fi
 if [ ${#PROGRAMS[@]} -eq 0 ]; then
     for p in "$BUILD"/tests/kernel/guest_test_*; do
         [ -x "$p" ] && PROGRAMS+=("$p")
@@ -119,6 +141,13 @@ for p in "${PROGRAMS[@]}"; do
     names+=("$(basename "$p")")
 done
 [ -x "$CLI" ] && copy_with_libs "$CLI" "$R/bin/openwinusb"
+mkdir -p "$R/driver"
+for inf in "$(dirname "$0")"/driver/*.inf; do
+    [ -f "$inf" ] && cp "$inf" "$R/driver/"
+done
+echo "$MODE" > "$R/mode"
+# OWU_KERNEL_STRICT=1: checks of known, reported problems count as failures in the guest.
+[ "${OWU_KERNEL_STRICT:-1}" = 1 ] && : > "$R/strict"
 cp "$(dirname "$0")/guest_init.sh" "$R/init"
 chmod +x "$R/init"
 echo "${names[*]}" > "$R/tests.list"
@@ -128,10 +157,14 @@ t1=$(date +%s)
 echo "run.sh: kernel $KVER, initramfs $(du -k "$WORK/initramfs.gz" | cut -f1) KiB, prepared in $((t1 - t0)) s" >&2
 
 # ---- boot -----------------------------------------------------------------------------------
-LOG=${OWU_KERNEL_LOG:-$BUILD/tests/kernel/console.log}
+log_name=console.log
+[ "$MODE" = bench ] && log_name=console-bench.log
+LOG=${OWU_KERNEL_LOG:-$BUILD/tests/kernel/$log_name}
 mkdir -p "$(dirname "$LOG")"
 set +e
-timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 1024 -smp 1 -nographic -no-reboot \
+SMP=${OWU_KERNEL_SMP:-1}
+[ "$MODE" = bench ] && SMP=${OWU_KERNEL_SMP:-2}
+timeout --foreground -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m 1024 -smp "$SMP" -nographic -no-reboot \
     -kernel "$VMLINUZ" -initrd "$WORK/initramfs.gz" \
     -append "console=ttyS0 panic=-1 quiet loglevel=4" </dev/null >"$LOG" 2>&1
 qrc=$?
