@@ -1,6 +1,6 @@
 #!/bin/busybox sh
 # /init of the test VM (tests/kernel/run.sh): mounts, loads modules, builds the composite
-# gadget (ACM with IAD + Loopback + SourceSink) on dummy_udc.0, runs every test program and prints
+# gadget (ACM with IAD + Loopback + SourceSink + HID keyboard) on dummy_udc.0, runs every test program and prints
 # "OWU-KERNEL-RESULT: N" (0 = all passed), then powers off. With /mode = "bench" it runs
 # /tests/bench_usbfs instead (its table on the console) and reports its status the same way.
 /bin/busybox --install -s /bin
@@ -45,9 +45,16 @@ gadget_setup() {
     # anything and checks it; pattern 1 = byte j of every packet is j % 63 (a bad byte
     # halts the OUT endpoint).
     echo 1 > functions/SourceSink.0/pattern
+    # HID boot keyboard (interface 4): its Windows IDs are checked, nothing more.
+    mkdir -p functions/hid.usb0
+    echo 1 > functions/hid.usb0/protocol
+    echo 1 > functions/hid.usb0/subclass
+    echo 8 > functions/hid.usb0/report_length
+    printf '\005\001\011\006\241\001\005\007\031\340\051\347\025\000\045\001\165\001\225\010\201\002\225\001\165\010\201\003\225\005\165\001\005\010\031\001\051\005\221\002\225\001\165\003\221\003\225\006\165\010\025\000\045\145\005\007\031\000\051\145\201\000\300' > functions/hid.usb0/report_desc
     ln -s functions/acm.usb0 configs/c.1/
     ln -s functions/Loopback.0 configs/c.1/
     ln -s functions/SourceSink.0 configs/c.1/
+    ln -s functions/hid.usb0 configs/c.1/
     cd /
 }
 gadget_setup || echo "=== OWU gadget setup failed"

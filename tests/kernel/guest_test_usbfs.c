@@ -176,14 +176,32 @@ static void test_open_and_ids(void)
     if (n) {
         CHECK_STR(n->device_id, "USB\\VID_1209&PID_0001");
         CHECK(n->instance_id && strstr(n->instance_id, "OWU0001") != NULL);   /* serial-based */
-        bool mi0 = false, mi2 = false;
+        /* The gadget is EF/02/01 with an IAD over the ACM interfaces: a composite device with
+         * USB\COMPOSITE, whose usbccgp functions carry the Windows IDs literally. */
+        CHECK(n->composite);
+        CHECK(n->compatible_ids.n > 0 && strcmp(n->compatible_ids.v[n->compatible_ids.n - 1], "USB\\COMPOSITE") == 0);
+        CHECK_STR(n->hardware_ids.n > 0 ? n->hardware_ids.v[0] : NULL, "USB\\VID_1209&PID_0001&REV_0100");
+        bool mi0 = false, mi2 = false, mi4 = false;
         for (struct owu_devnode *c = n->first_child; c; c = c->next_sibling) {
-            printf("  function %s\n", c->device_id ? c->device_id : "(none)");
-            mi0 |= c->device_id && strcmp(c->device_id, "USB\\VID_1209&PID_0001&MI_00") == 0;
-            mi2 |= c->device_id && strcmp(c->device_id, "USB\\VID_1209&PID_0001&MI_02") == 0;
+            printf("  function %s (%s)\n", c->device_id ? c->device_id : "(none)", c->service ? c->service : "no driver");
+            if (!c->device_id || c->compatible_ids.n < 3)
+                continue;
+            if (strcmp(c->device_id, "USB\\VID_1209&PID_0001&MI_00") == 0) {   /* ACM, by its IAD */
+                mi0 = strcmp(c->hardware_ids.v[0], "USB\\VID_1209&PID_0001&REV_0100&MI_00") == 0 &&
+                      strcmp(c->compatible_ids.v[0], "USB\\Class_02&SubClass_02&Prot_01") == 0 &&
+                      strcmp(c->compatible_ids.v[2], "USB\\Class_02") == 0 && c->service &&
+                      strcmp(c->service, "usbser") == 0;
+            } else if (strcmp(c->device_id, "USB\\VID_1209&PID_0001&MI_02") == 0) {   /* Loopback */
+                mi2 = strcmp(c->compatible_ids.v[0], "USB\\Class_ff&SubClass_00&Prot_00") == 0;
+            } else if (strcmp(c->device_id, "USB\\VID_1209&PID_0001&MI_04") == 0) {   /* HID */
+                mi4 = strcmp(c->compatible_ids.v[0], "USB\\Class_03&SubClass_01&Prot_01") == 0 &&
+                      strcmp(c->compatible_ids.v[1], "USB\\Class_03&SubClass_01") == 0 && c->service &&
+                      strcmp(c->service, "HidUsb") == 0;
+            }
         }
         CHECK(mi0);
         CHECK(mi2);
+        CHECK(mi4);
         CHECK(n->info && n->info->failure == OWU_FAIL_NONE);
     }
     owu_stack_unlock(stack);
