@@ -29,7 +29,7 @@
 #include "devices/desc_build.h"
 #include "devices/models.h"
 #include "hcd/buses.h"
-#include "hcd/devhost.h"
+#include "hcd/usbip.h"
 #include "hcd/hcd.h"
 #include "hcd/vbus.h"
 #include "hcd/usbip.h"
@@ -56,7 +56,7 @@ static void env_common(void)
 
 static bool host_answers(void)
 {
-    int fd = owu_devhost_connect(g_sock, NULL);
+    int fd = owu_usbip_connect_local(g_sock, NULL);
     if (fd < 0)
         return false;
     close(fd);
@@ -396,21 +396,21 @@ static int host_main(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     struct owu_stack *s = open_stack("virtual:composite");
     owu_err err = {0};
-    struct owu_devhost_server *srv = s ? owu_devhost_server_new(&err) : NULL;
+    struct owu_usbip_server *srv = s ? owu_usbip_server_new(&err) : NULL;
     unsigned n = 0;
     struct owu_usb_device *cmp = s ? composite_dev(s) : NULL;
     if (!cmp || owu_vbus_plug(cmp->hcd, &iso_model, NULL, 2, NULL, &err) != OWU_OK) {
         fprintf(stderr, "host: %s\n", err.msg);
         return 1;
     }
-    if (!srv || owu_devhost_server_add_stack(srv, s, &n, &err) != OWU_OK || n != 2 ||
-        owu_devhost_server_start(srv, g_sock, &err) != OWU_OK) {
+    if (!srv || owu_usbip_server_export_stack(srv, s, &n, &err) != OWU_OK || n != 2 ||
+        owu_usbip_server_start_local(srv, g_sock, &err) != OWU_OK) {
         fprintf(stderr, "host: %s (%u devices)\n", err.msg, n);
         return 1;
     }
     int sig = 0;
     sigwait(&set, &sig);
-    owu_devhost_server_free(srv);
+    owu_usbip_server_free(srv);
     owu_stack_close(s);
     return 0;
 }
@@ -661,7 +661,7 @@ static void test_malformed_input(void)
         {0x01, 0x11, 0x8F, 0x03, 0, 0, 0, 0, 0},       /* shared import, then EOF mid-busid */
     };
     for (size_t i = 0; i < sizeof garbage / sizeof garbage[0]; i++) {
-        int fd = owu_devhost_connect(g_sock, NULL);
+        int fd = owu_usbip_connect_local(g_sock, NULL);
         CHECK(fd >= 0);
         if (fd < 0)
             continue;
@@ -675,7 +675,7 @@ static void test_malformed_input(void)
         close(fd);
     }
     /* A bad PDU after a valid shared import. */
-    int fd = owu_devhost_connect(g_sock, NULL);
+    int fd = owu_usbip_connect_local(g_sock, NULL);
     CHECK(fd >= 0);
     if (fd >= 0) {
         uint8_t req[OWU_USBIP_REQ_IMPORT_SIZE];
@@ -688,12 +688,12 @@ static void test_malformed_input(void)
         CHECK_INT(rep[7], OWU_USBIP_ST_OK);
         /* CLAIM of an interface the device does not have: a refusal, the link stays. */
         uint8_t op[8];
-        owu_usbip_encode_op_header(op, OWU_DEVHOST_OP_REQ_CLAIM, 999);
+        owu_usbip_encode_op_header(op, OWU_USBIP_OP_REQ_CLAIM, 999);
         CHECK(write(fd, op, sizeof op) == (ssize_t)sizeof op);
         CHECK_INT(owu_usbip_read_full(fd, rep, 8), OWU_OK);
         CHECK(rep[2] == 0x0F && rep[3] == 0x10 && rep[7] == OWU_USBIP_ST_NODEV);
         /* RELEASE of an interface not held: refused too. */
-        owu_usbip_encode_op_header(op, OWU_DEVHOST_OP_REQ_RELEASE, 2);
+        owu_usbip_encode_op_header(op, OWU_USBIP_OP_REQ_RELEASE, 2);
         CHECK(write(fd, op, sizeof op) == (ssize_t)sizeof op);
         CHECK_INT(owu_usbip_read_full(fd, rep, 8), OWU_OK);
         CHECK(rep[2] == 0x0F && rep[3] == 0x11 && rep[7] == OWU_USBIP_ST_NA);
@@ -705,7 +705,7 @@ static void test_malformed_input(void)
     /* Other ways to be thrown out after an import: an unknown extension op, a CMD_SUBMIT
      * announcing more than the transfer limit, a CMD_SUBMIT for another devid. */
     for (int k = 0; k < 3; k++) {
-        fd = owu_devhost_connect(g_sock, NULL);
+        fd = owu_usbip_connect_local(g_sock, NULL);
         CHECK(fd >= 0);
         if (fd < 0)
             continue;

@@ -13,7 +13,7 @@
 #include <openwinusb/stack.h>
 
 #include "cli.h"
-#include "hcd/devhost.h"
+#include "hcd/usbip.h"
 
 #define HOST_USAGE                                                                                  \
     "usage: openwinusb host [--socket PATH]\n"                                                      \
@@ -42,7 +42,7 @@ int cmd_host(int argc, char **argv)
         }
     }
     owu_err err = {0};
-    if (!path[0] && owu_devhost_default_socket(path, sizeof path, true, &err) != OWU_OK) {
+    if (!path[0] && owu_usbip_local_default_path(path, sizeof path, true, &err) != OWU_OK) {
         fprintf(stderr, "openwinusb host: %s\n", err.msg);
         return 1;
     }
@@ -54,24 +54,24 @@ int cmd_host(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     struct owu_stack *stack = NULL;
-    struct owu_devhost_server *srv = NULL;
+    struct owu_usbip_server *srv = NULL;
     int status = 0;
     if (owu_stack_open(NULL, &stack, &err) != OWU_OK) {
         fprintf(stderr, "openwinusb host: %s\n", err.msg);
         return 1;
     }
-    if (!(srv = owu_devhost_server_new(&err))) {
+    if (!(srv = owu_usbip_server_new(&err))) {
         fprintf(stderr, "openwinusb host: %s\n", err.msg);
         status = 1;
     }
     unsigned count = 0;
     if (status == 0) {
-        if (owu_devhost_server_add_stack(srv, stack, &count, &err) != OWU_OK) {
+        if (owu_usbip_server_export_stack(srv, stack, &count, &err) != OWU_OK) {
             fprintf(stderr, "openwinusb host: %s\n", err.msg);
             status = 1;
         }
     }
-    if (status == 0 && owu_devhost_server_start(srv, path, &err) != OWU_OK) {
+    if (status == 0 && owu_usbip_server_start_local(srv, path, &err) != OWU_OK) {
         fprintf(stderr, "openwinusb host: %s\n", err.msg);
         status = 1;
     }
@@ -82,7 +82,7 @@ int cmd_host(int argc, char **argv)
         sigwait(&set, &sig);
         printf("openwinusb host: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     }
-    owu_devhost_server_free(srv);
+    owu_usbip_server_free(srv);
     owu_stack_close(stack);
     return status;
 }

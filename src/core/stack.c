@@ -12,7 +12,6 @@
 
 #include "core/enumerate.h"
 #include "hcd/buses.h"
-#include "hcd/devhost.h"
 #include "hcd/usbfs.h"
 #include "hcd/usbip.h"
 #include "hcd/vbus.h"
@@ -261,7 +260,7 @@ int owu_stack_open(const struct owu_stack_options *opt, struct owu_stack **out, 
         if (bs->kind == OWU_BUS_HOST) {
             /* Device host client (docs/device-host.md): the host's devices, shared with other
              * processes; attached and enumerated like USB/IP imports. */
-            struct owu_hcd *dhcd = owu_devhost_client_create(next_bus++, bs->socket, err);
+            struct owu_hcd *dhcd = owu_usbip_client_create_local(next_bus++, bs->socket, err);
             if (!dhcd) {
                 rc = err ? err->code : OWU_E_NOMEM;
                 break;
@@ -276,7 +275,7 @@ int owu_stack_open(const struct owu_stack_options *opt, struct owu_stack **out, 
                 owu_fail(err, rc, "out of memory");
                 break;
             }
-            rc = owu_devhost_client_attach_all(dhcd, NULL, err);
+            rc = owu_usbip_client_import_all(dhcd, NULL, err);
             continue;
         }
         struct owu_hcd *hcd = owu_vbus_create(next_bus++, err);

@@ -15,12 +15,20 @@
  * The server's kernel (or our server's stack) reset, addressed and configured the device, so
  * reset_port and set_address are NULL; SET_CONFIGURATION and friends travel as ordinary
  * control requests, which the server carries out through its own stack.
+ *
+ * Shared mode (bus kind "host[=SOCKET]", docs/device-host.md): the same engine over a
+ * Unix-domain socket to a device host, with the shared import instead of OP_REQ_IMPORT.
+ * claim_interface / release_interface send CLAIM / RELEASE and wait for the reply, which the
+ * reader delivers (refused: OWU_E_BUSY); a SET_CONFIGURATION of the active configuration is a
+ * no-op, as with usbfs, so that enumeration does not reset the device under other clients.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openwinusb/descriptors.h>
@@ -30,6 +38,7 @@
 
 #define UCLI_MAX_PORTS 127u
 #define UCLI_HASH 256u
+#define UCLI_OP_TIMEOUT_MS 10000u
 
 struct ucli_pend {
     struct ucli_pend *next;          /* hash chain */
@@ -37,12 +46,6 @@ struct ucli_pend {
     uint32_t seqnum;
     uint32_t unlink_seqnum;          /* 0: no CMD_UNLINK sent */
     bool in;
-};
-
-struct ucli_msg {
-    struct ucli_msg *next;
-    size_t len;
-    uint8_t data[];
 };
 
 struct ucli_dev {
@@ -56,12 +59,16 @@ struct ucli_dev {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool dead;                       /* connection lost: submissions refused */
-    bool writing;                    /* the writer thread is sending (outside the lock) */
     uint32_t next_seq;
     struct ucli_pend *hash[UCLI_HASH];
     unsigned n_pending;
-    struct ucli_msg *out_head, *out_tail;
+    struct owu_usbip_outq out;       /* CMD_SUBMIT / CMD_UNLINK / ops to send */
     int32_t interval[2][16];         /* periodic endpoints: HC units; 0 = not seen */
+    /* Shared mode: one CLAIM / RELEASE in flight, its reply delivered by the reader. */
+    pthread_mutex_t op_lock;
+    uint16_t op_expect;              /* reply code awaited, 0 = none */
+    bool op_done;
+    uint32_t op_status;
 };
 
 struct ucli_zombie {
@@ -71,8 +78,11 @@ struct ucli_zombie {
 
 struct ucli_bus {
     struct owu_hcd hcd;
-    char host[256];
+    bool shared;                     /* device host: Unix socket, shared import, claims */
+    char host[256];                  /* exclusive: TCP server */
     unsigned tcp_port;
+    char path[sizeof ((struct sockaddr_un *)0)->sun_path];   /* shared: the host's socket */
+    char peer[320];                  /* "USB/IP HOST:PORT" or "device host PATH", for messages */
     pthread_mutex_t lock;
     pthread_cond_t cond;             /* a port became free */
     struct ucli_dev *ports[UCLI_MAX_PORTS + 1];
@@ -114,29 +124,12 @@ static uint32_t next_seq_locked(struct ucli_dev *d)
 
 /* ---- writer ---------------------------------------------------------------------------------- */
 
-/* Sends a PDU (takes ownership). When nothing is queued or being written it goes out
- * directly without blocking (one thread hop less per transfer); what the socket does not
- * take at once is left to the writer thread, so a submitter never waits for the network. */
-static void enqueue_locked(struct ucli_dev *d, struct ucli_msg *m)
+/* Sends a PDU (takes ownership), lock held: at once when the socket takes it without
+ * blocking, else through the writer thread, so a submitter never waits for the network. */
+static void enqueue_locked(struct ucli_dev *d, struct owu_usbip_msg *m)
 {
-    if (!d->writing && !d->out_head && !d->dead) {
-        size_t n = owu_usbip_send_now(d->fd, m->data, m->len);
-        if (n == m->len) {
-            free(m);
-            return;
-        }
-        if (n) {
-            memmove(m->data, m->data + n, m->len - n);
-            m->len -= n;
-        }
-    }
-    m->next = NULL;
-    if (d->out_tail)
-        d->out_tail->next = m;
-    else
-        d->out_head = m;
-    d->out_tail = m;
-    pthread_cond_broadcast(&d->cond);
+    if (owu_usbip_outq_push(&d->out, d->fd, m))
+        pthread_cond_broadcast(&d->cond);
 }
 
 static void *writer_main(void *arg)
@@ -144,25 +137,17 @@ static void *writer_main(void *arg)
     struct ucli_dev *d = arg;
     pthread_mutex_lock(&d->lock);
     for (;;) {
-        while (!d->out_head && !d->dead)
+        while (!d->out.head && !d->dead)
             pthread_cond_wait(&d->cond, &d->lock);
         if (d->dead)
             break;
-        struct ucli_msg *list = d->out_head;
-        d->out_head = d->out_tail = NULL;
-        d->writing = true;
+        size_t taken;
+        struct owu_usbip_msg *list = owu_usbip_outq_take(&d->out, &taken);
         pthread_mutex_unlock(&d->lock);
-        bool failed = false;
-        while (list) {
-            struct ucli_msg *next = list->next;
-            if (!failed && owu_usbip_write_full(d->fd, list->data, list->len) != OWU_OK)
-                failed = true;
-            free(list);
-            list = next;
-        }
+        bool ok = owu_usbip_outq_write(d->fd, list);
         pthread_mutex_lock(&d->lock);
-        d->writing = false;
-        if (failed)
+        owu_usbip_outq_written(&d->out, taken);
+        if (!ok)
             shutdown(d->fd, SHUT_RDWR);   /* the reader turns it into OWU_E_NODEV */
     }
     pthread_mutex_unlock(&d->lock);
@@ -235,14 +220,13 @@ static int ucli_submit(struct owu_urb *urb)
         p.transfer_flags |= OWU_USBIP_URB_ISO_ASAP;
 
     size_t out_data = in ? 0 : length;
-    struct ucli_msg *m = malloc(sizeof *m + OWU_USBIP_HEADER_SIZE + out_data + (size_t)np * OWU_USBIP_ISO_DESC_SIZE);
+    struct owu_usbip_msg *m = owu_usbip_msg_new(OWU_USBIP_HEADER_SIZE + out_data + (size_t)np * OWU_USBIP_ISO_DESC_SIZE);
     struct ucli_pend *pe = malloc(sizeof *pe);
     if (!m || !pe) {
         free(m);
         free(pe);
         return OWU_E_NOMEM;
     }
-    m->len = OWU_USBIP_HEADER_SIZE + out_data + (size_t)np * OWU_USBIP_ISO_DESC_SIZE;
     if (out_data)
         memcpy(m->data + OWU_USBIP_HEADER_SIZE, urb->buffer, out_data);
     for (uint32_t i = 0; i < np; i++) {
@@ -288,12 +272,11 @@ static int ucli_cancel(struct owu_urb *urb)
     if (pe && !d->dead && *pend_slot(d, pe->seqnum) == pe && pe->urb == urb) {
         rc = OWU_OK;
         if (!pe->unlink_seqnum) {
-            struct ucli_msg *m = malloc(sizeof *m + OWU_USBIP_HEADER_SIZE);
+            struct owu_usbip_msg *m = owu_usbip_msg_new(OWU_USBIP_HEADER_SIZE);
             if (m) {
                 pe->unlink_seqnum = next_seq_locked(d);
                 struct owu_usbip_pdu p = {.command = OWU_USBIP_CMD_UNLINK, .seqnum = pe->unlink_seqnum,
                                           .devid = d->devid, .unlink_seqnum = pe->seqnum};
-                m->len = OWU_USBIP_HEADER_SIZE;
                 owu_usbip_encode_pdu(m->data, &p);
                 enqueue_locked(d, m);
             } else {
@@ -303,6 +286,87 @@ static int ucli_cancel(struct owu_urb *urb)
     }
     pthread_mutex_unlock(&d->lock);
     return rc;
+}
+
+/* ---- claims (shared mode) ------------------------------------------------------------------------ */
+
+/* Sends CLAIM or RELEASE and waits for the host's answer. */
+static int ucli_op(struct ucli_dev *d, uint16_t req, uint16_t rep, uint8_t intf)
+{
+    struct owu_usbip_msg *m = owu_usbip_msg_new(OWU_USBIP_OP_HEADER_SIZE);
+    if (!m)
+        return OWU_E_NOMEM;
+    owu_usbip_encode_op_header(m->data, req, intf);
+    pthread_mutex_lock(&d->op_lock);
+    pthread_mutex_lock(&d->lock);
+    if (d->dead) {
+        pthread_mutex_unlock(&d->lock);
+        pthread_mutex_unlock(&d->op_lock);
+        free(m);
+        return OWU_E_NODEV;
+    }
+    d->op_expect = rep;
+    d->op_done = false;
+    enqueue_locked(d, m);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += UCLI_OP_TIMEOUT_MS / 1000;
+    int wrc = 0;
+    while (!d->op_done && !d->dead && wrc == 0)
+        wrc = pthread_cond_timedwait(&d->cond, &d->lock, &until);
+    int rc;
+    if (d->op_done) {
+        switch (d->op_status) {
+        case OWU_USBIP_ST_OK: rc = OWU_OK; break;
+        case OWU_USBIP_ST_DEV_BUSY: rc = OWU_E_BUSY; break;
+        case OWU_USBIP_ST_NODEV: rc = OWU_E_INVAL; break;   /* no such interface */
+        case OWU_USBIP_ST_NA: rc = OWU_E_NOTFOUND; break;
+        default: rc = OWU_E_IO; break;
+        }
+    } else {
+        rc = d->dead ? OWU_E_NODEV : OWU_E_TIMEOUT;
+        if (!d->dead)
+            shutdown(d->fd, SHUT_RDWR);   /* a host that stops answering is as good as gone */
+    }
+    d->op_expect = 0;
+    pthread_mutex_unlock(&d->lock);
+    pthread_mutex_unlock(&d->op_lock);
+    return rc;
+}
+
+static int ucli_claim_interface(struct owu_usb_device *dev, uint8_t intf, unsigned flags)
+{
+    (void)flags;
+    struct ucli_dev *d = dev->hcd_priv;
+    return d ? ucli_op(d, OWU_USBIP_OP_REQ_CLAIM, OWU_USBIP_OP_REP_CLAIM, intf) : OWU_E_NODEV;
+}
+
+static int ucli_release_interface(struct owu_usb_device *dev, uint8_t intf)
+{
+    struct ucli_dev *d = dev->hcd_priv;
+    return d ? ucli_op(d, OWU_USBIP_OP_REQ_RELEASE, OWU_USBIP_OP_REP_RELEASE, intf) : OWU_E_NODEV;
+}
+
+/* The host configured the device for everyone: selecting the active configuration again
+ * must not reset it under the other clients (usbfs does the same). */
+static int ucli_set_configuration(struct owu_usb_device *dev, int value)
+{
+    struct ucli_dev *d = dev->hcd_priv;
+    if (!d)
+        return OWU_E_NODEV;
+    pthread_mutex_lock(&d->lock);
+    bool same = value >= 0 && (uint8_t)value == d->rec.bConfigurationValue;
+    pthread_mutex_unlock(&d->lock);
+    if (same)
+        return OWU_OK;
+    int rc = owu_control_sync(dev, OWU_DIR_OUT | OWU_TYPE_STANDARD | OWU_RECIP_DEVICE, OWU_REQ_SET_CONFIGURATION,
+                              (uint16_t)(value < 0 ? 0 : value), 0, NULL, 0, 5000);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&d->lock);
+    d->rec.bConfigurationValue = (uint8_t)(value < 0 ? 0 : value);
+    pthread_mutex_unlock(&d->lock);
+    return OWU_OK;
 }
 
 /* ---- reader ------------------------------------------------------------------------------------ */
@@ -399,7 +463,29 @@ static void *reader_main(void *arg)
     owu_err err = {0};
     uint8_t hdr[OWU_USBIP_HEADER_SIZE];
     for (;;) {
-        if (owu_usbip_read_full(d->fd, hdr, sizeof hdr) != OWU_OK)
+        if (owu_usbip_read_full(d->fd, hdr, OWU_USBIP_OP_HEADER_SIZE) != OWU_OK)
+            break;
+        if (hdr[0] == (OWU_USBIP_VERSION >> 8) && hdr[1] == (OWU_USBIP_VERSION & 0xFF)) {
+            /* An extension op reply (CLAIM / RELEASE; an URB PDU starts with two zero bytes). */
+            struct owu_usbip_op_header h;
+            if (owu_usbip_decode_op_header(hdr, OWU_USBIP_OP_HEADER_SIZE, 0, &h, &err) != OWU_OK)
+                break;
+            pthread_mutex_lock(&d->lock);
+            bool expected = d->op_expect && h.code == d->op_expect && !d->op_done;
+            if (expected) {
+                d->op_done = true;
+                d->op_status = h.status;
+                pthread_cond_broadcast(&d->cond);
+            }
+            pthread_mutex_unlock(&d->lock);
+            if (!expected) {
+                owu_fail(&err, OWU_E_PARSE, "unexpected op reply 0x%04X", h.code);
+                break;
+            }
+            continue;
+        }
+        if (owu_usbip_read_full(d->fd, hdr + OWU_USBIP_OP_HEADER_SIZE,
+                                OWU_USBIP_HEADER_SIZE - OWU_USBIP_OP_HEADER_SIZE) != OWU_OK)
             break;
         struct owu_usbip_pdu p;
         if (owu_usbip_decode_pdu(hdr, sizeof hdr, &p, &err) != OWU_OK)
@@ -444,7 +530,8 @@ static void *reader_main(void *arg)
         }
     }
     if (err.msg[0] && err.code != OWU_E_NODEV)
-        fprintf(stderr, "openwinusb: %s: USB/IP connection closed: %s\n", d->dev->location, err.msg);
+        fprintf(stderr, "openwinusb: %s: %s connection closed: %s\n", d->dev->location,
+                bus->shared ? "device host" : "USB/IP", err.msg);
 
     /* Connection lost or detached: nothing more is sent; every pending URB fails. */
     shutdown(d->fd, SHUT_RDWR);
@@ -464,18 +551,17 @@ static void *reader_main(void *arg)
     d->n_pending = 0;
     pthread_mutex_unlock(&d->lock);
     pthread_join(d->writer, NULL);
+    /* Gone before the first OWU_E_NODEV completion, so that its handler sees it gone
+     * (owu_hcd_device_left below sets it again and notifies). */
+    pthread_mutex_lock(&d->dev->lock);
+    d->dev->gone = true;
+    pthread_mutex_unlock(&d->dev->lock);
     while (all) {
         struct ucli_pend *next = all->next;
         complete(all, OWU_E_NODEV, 0);
         all = next;
     }
-    struct ucli_msg *m = d->out_head;
-    d->out_head = d->out_tail = NULL;
-    while (m) {
-        struct ucli_msg *next = m->next;
-        free(m);
-        m = next;
-    }
+    owu_usbip_outq_clear(&d->out);
     struct owu_usb_device *dev = d->dev;
     owu_hcd_device_left(&bus->hcd, dev);
     struct ucli_zombie *z = malloc(sizeof *z);
@@ -499,12 +585,11 @@ static void *reader_main(void *arg)
 
 /* ---- management ------------------------------------------------------------------------------- */
 
-int owu_usbip_list(const char *host, unsigned port, struct owu_usbip_device **devs, size_t *n,
-                   owu_err *err)
+/* OP_REQ_DEVLIST on a new connection fd (closed here); peer names the server in messages. */
+static int list_on(int fd, const char *peer, struct owu_usbip_device **devs, size_t *n, owu_err *err)
 {
     *devs = NULL;
     *n = 0;
-    int fd = owu_usbip_connect(host, port, err);
     if (fd < 0)
         return fd;
     uint8_t req[OWU_USBIP_OP_HEADER_SIZE], head[OWU_USBIP_DEVLIST_HEAD_SIZE];
@@ -512,10 +597,9 @@ int owu_usbip_list(const char *host, unsigned port, struct owu_usbip_device **de
     uint32_t ndev = 0;
     int rc = owu_usbip_write_full(fd, req, sizeof req);
     if (rc == OWU_OK && owu_usbip_read_full(fd, head, sizeof head) != OWU_OK)
-        rc = owu_fail(err, OWU_E_NODEV, "USB/IP server %s:%u closed the connection before its device list",
-                      host, port);
+        rc = owu_fail(err, OWU_E_NODEV, "%s closed the connection before its device list", peer);
     else if (rc != OWU_OK)
-        rc = owu_fail(err, OWU_E_NODEV, "USB/IP server %s:%u: cannot send OP_REQ_DEVLIST", host, port);
+        rc = owu_fail(err, OWU_E_NODEV, "%s: cannot send OP_REQ_DEVLIST", peer);
     if (rc == OWU_OK)
         rc = owu_usbip_decode_devlist_head(head, sizeof head, &ndev, err);
     struct owu_usbip_device *out = NULL;
@@ -524,7 +608,7 @@ int owu_usbip_list(const char *host, unsigned port, struct owu_usbip_device **de
     uint8_t rec[OWU_USBIP_DEVICE_SIZE], ifs[OWU_USBIP_MAX_INTERFACES * OWU_USBIP_INTERFACE_SIZE];
     for (uint32_t i = 0; rc == OWU_OK && i < ndev; i++) {
         if (owu_usbip_read_full(fd, rec, sizeof rec) != OWU_OK) {
-            rc = owu_fail(err, OWU_E_PARSE, "USB/IP OP_REP_DEVLIST: truncated in device %u of %u", i, ndev);
+            rc = owu_fail(err, OWU_E_PARSE, "%s: OP_REP_DEVLIST truncated in device %u of %u", peer, i, ndev);
             break;
         }
         rc = owu_usbip_decode_device(rec, sizeof rec, &out[i], err);
@@ -532,7 +616,7 @@ int owu_usbip_list(const char *host, unsigned port, struct owu_usbip_device **de
             break;
         size_t nif = (size_t)out[i].bNumInterfaces * OWU_USBIP_INTERFACE_SIZE;
         if (owu_usbip_read_full(fd, ifs, nif) != OWU_OK) {
-            rc = owu_fail(err, OWU_E_PARSE, "USB/IP OP_REP_DEVLIST: truncated in the interfaces of device %u", i);
+            rc = owu_fail(err, OWU_E_PARSE, "%s: OP_REP_DEVLIST truncated in the interfaces of device %u", peer, i);
             break;
         }
         rc = owu_usbip_decode_interfaces(ifs, nif, &out[i], err);
@@ -547,36 +631,52 @@ int owu_usbip_list(const char *host, unsigned port, struct owu_usbip_device **de
     return OWU_OK;
 }
 
-static int do_import(const char *host, unsigned port, const char *busid, struct owu_usbip_device *rec,
-                     owu_err *err)
+int owu_usbip_list(const char *host, unsigned port, struct owu_usbip_device **devs, size_t *n,
+                   owu_err *err)
+{
+    char peer[320];
+    snprintf(peer, sizeof peer, "USB/IP server %s:%u", host, port);
+    return list_on(owu_usbip_connect(host, port, err), peer, devs, n, err);
+}
+
+static int bus_connect(struct ucli_bus *bus, owu_err *err)
+{
+    return bus->shared ? owu_usbip_connect_local(bus->path, err) : owu_usbip_connect(bus->host, bus->tcp_port, err);
+}
+
+/* The import (shared mode: the shared import) on a new connection; returns its fd. */
+static int do_import(struct ucli_bus *bus, const char *busid, struct owu_usbip_device *rec, owu_err *err)
 {
     uint8_t req[OWU_USBIP_REQ_IMPORT_SIZE];
     int rc = owu_usbip_encode_req_import(req, busid, err);
     if (rc != OWU_OK)
         return rc;
-    int fd = owu_usbip_connect(host, port, err);
+    if (bus->shared) {
+        /* Same layout as OP_REQ_IMPORT, another code. */
+        req[2] = OWU_USBIP_OP_REQ_IMPORT_SHARED >> 8;
+        req[3] = OWU_USBIP_OP_REQ_IMPORT_SHARED & 0xFF;
+    }
+    int fd = bus_connect(bus, err);
     if (fd < 0)
         return fd;
+    const char *peer = bus->peer;
     uint8_t rep[OWU_USBIP_REP_IMPORT_SIZE];
     struct owu_usbip_op_header h;
     uint32_t status = 0;
     if (owu_usbip_write_full(fd, req, sizeof req) != OWU_OK ||
         owu_usbip_read_full(fd, rep, OWU_USBIP_OP_HEADER_SIZE) != OWU_OK) {
-        rc = owu_fail(err, OWU_E_NODEV, "USB/IP %s:%u: connection closed during the import of %s", host,
-                      port, busid);
+        rc = owu_fail(err, OWU_E_NODEV, "%s: connection closed during the import of %s", peer, busid);
     } else if ((rc = owu_usbip_decode_op_header(rep, OWU_USBIP_OP_HEADER_SIZE, OWU_USBIP_OP_REP_IMPORT, &h,
                                                 err)) == OWU_OK) {
         if (h.status != OWU_USBIP_ST_OK) {
             rc = owu_fail(err, h.status == OWU_USBIP_ST_DEV_BUSY ? OWU_E_BUSY : OWU_E_NOTFOUND,
-                          "USB/IP %s:%u: import of %s refused: %s", host, port, busid,
-                          owu_usbip_op_status_name(h.status));
+                          "%s: import of %s refused: %s", peer, busid, owu_usbip_op_status_name(h.status));
         } else if (owu_usbip_read_full(fd, rep + 8, sizeof rep - 8) != OWU_OK) {
-            rc = owu_fail(err, OWU_E_NODEV, "USB/IP %s:%u: OP_REP_IMPORT truncated", host, port);
+            rc = owu_fail(err, OWU_E_NODEV, "%s: OP_REP_IMPORT truncated", peer);
         } else {
             rc = owu_usbip_decode_rep_import(rep, sizeof rep, &status, rec, err);
             if (rc == OWU_OK && strcmp(rec->busid, busid) != 0)
-                rc = owu_fail(err, OWU_E_PARSE, "USB/IP %s:%u: asked for %s, the server sent %s", host,
-                              port, busid, rec->busid);
+                rc = owu_fail(err, OWU_E_PARSE, "%s: asked for %s, the server sent %s", peer, busid, rec->busid);
         }
     }
     if (rc != OWU_OK) {
@@ -586,12 +686,20 @@ static int do_import(const char *host, unsigned port, const char *busid, struct 
     return fd;
 }
 
+static void dev_free(struct ucli_dev *d)
+{
+    pthread_cond_destroy(&d->cond);
+    pthread_mutex_destroy(&d->op_lock);
+    pthread_mutex_destroy(&d->lock);
+    free(d);
+}
+
 int owu_usbip_client_import(struct owu_hcd *hcd, const char *busid, unsigned *port_out, owu_err *err)
 {
     struct ucli_bus *bus = to_bus(hcd);
     reap_zombies(bus);
     struct owu_usbip_device rec;
-    int fd = do_import(bus->host, bus->tcp_port, busid, &rec, err);
+    int fd = do_import(bus, busid, &rec, err);
     if (fd < 0)
         return fd;
     struct ucli_dev *d = calloc(1, sizeof *d);
@@ -604,6 +712,7 @@ int owu_usbip_client_import(struct owu_hcd *hcd, const char *busid, unsigned *po
     d->rec = rec;
     d->devid = rec.busnum << 16 | rec.devnum;
     pthread_mutex_init(&d->lock, NULL);
+    pthread_mutex_init(&d->op_lock, NULL);
     pthread_cond_init(&d->cond, NULL);
 
     pthread_mutex_lock(&bus->lock);
@@ -615,25 +724,23 @@ int owu_usbip_client_import(struct owu_hcd *hcd, const char *busid, unsigned *po
     if (!dev) {
         pthread_mutex_unlock(&bus->lock);
         close(fd);
-        pthread_cond_destroy(&d->cond);
-        pthread_mutex_destroy(&d->lock);
-        free(d);
-        return owu_fail(err, port ? OWU_E_NOMEM : OWU_E_BUSY, "USB/IP bus %u: %s", hcd->bus_number,
+        dev_free(d);
+        return owu_fail(err, port ? OWU_E_NOMEM : OWU_E_BUSY, "%s bus %u: %s",
+                        bus->shared ? "device host" : "USB/IP", hcd->bus_number,
                         port ? "out of memory" : "all ports are in use");
     }
     d->dev = dev;
     d->port = port;
     dev->address = (uint8_t)(rec.devnum & 0x7F);
-    snprintf(dev->location, sizeof dev->location, "usbip:%u-%u", hcd->bus_number, port);
+    snprintf(dev->location, sizeof dev->location, "%s:%u-%u", bus->shared ? "host" : "usbip", hcd->bus_number,
+             port);
     dev->hcd_priv = d;
     if (pthread_create(&d->writer, NULL, writer_main, d) != 0) {
         pthread_mutex_unlock(&bus->lock);
         close(fd);
         dev->hcd_priv = NULL;
         owu_usb_device_unref(dev);
-        pthread_cond_destroy(&d->cond);
-        pthread_mutex_destroy(&d->lock);
-        free(d);
+        dev_free(d);
         return owu_fail(err, OWU_E_NOMEM, "USB/IP: cannot start a writer thread");
     }
     if (pthread_create(&d->reader, NULL, reader_main, d) != 0) {
@@ -646,9 +753,7 @@ int owu_usbip_client_import(struct owu_hcd *hcd, const char *busid, unsigned *po
         close(fd);
         dev->hcd_priv = NULL;
         owu_usb_device_unref(dev);
-        pthread_cond_destroy(&d->cond);
-        pthread_mutex_destroy(&d->lock);
-        free(d);
+        dev_free(d);
         return owu_fail(err, OWU_E_NOMEM, "USB/IP: cannot start a reader thread");
     }
     bus->ports[port] = d;
@@ -670,7 +775,7 @@ int owu_usbip_client_import_all(struct owu_hcd *hcd, unsigned *count, owu_err *e
     size_t n = 0;
     if (count)
         *count = 0;
-    int rc = owu_usbip_list(bus->host, bus->tcp_port, &devs, &n, err);
+    int rc = list_on(bus_connect(bus, err), bus->peer, &devs, &n, err);
     if (rc != OWU_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -738,9 +843,7 @@ static void ucli_release_device(struct owu_usb_device *dev)
     if (!d)
         return;
     dev->hcd_priv = NULL;
-    pthread_cond_destroy(&d->cond);
-    pthread_mutex_destroy(&d->lock);
-    free(d);
+    dev_free(d);
 }
 
 static void ucli_shutdown(struct owu_hcd *hcd)
@@ -769,6 +872,34 @@ static const struct owu_hcd_ops ucli_ops = {
     .destroy = ucli_destroy,
 };
 
+static const struct owu_hcd_ops ucli_shared_ops = {
+    .name = "host",
+    .submit = ucli_submit,
+    .cancel = ucli_cancel,
+    /* reset_port, set_address: the device host enumerated the device. */
+    .set_configuration = ucli_set_configuration,
+    .claim_interface = ucli_claim_interface,
+    .release_interface = ucli_release_interface,
+    .release_device = ucli_release_device,
+    .shutdown = ucli_shutdown,
+    .destroy = ucli_destroy,
+};
+
+static struct ucli_bus *bus_new(unsigned bus_number, bool shared, owu_err *err)
+{
+    struct ucli_bus *bus = calloc(1, sizeof *bus);
+    if (!bus) {
+        owu_fail(err, OWU_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    bus->shared = shared;
+    owu_hcd_init(&bus->hcd, shared ? &ucli_shared_ops : &ucli_ops, bus_number, shared ? "host" : "usbip");
+    bus->hcd.priv = bus;
+    pthread_mutex_init(&bus->lock, NULL);
+    pthread_cond_init(&bus->cond, NULL);
+    return bus;
+}
+
 struct owu_hcd *owu_usbip_client_create(unsigned bus_number, const char *host, unsigned port,
                                         owu_err *err)
 {
@@ -776,16 +907,31 @@ struct owu_hcd *owu_usbip_client_create(unsigned bus_number, const char *host, u
         owu_fail(err, OWU_E_INVAL, "USB/IP: bad server host name");
         return NULL;
     }
-    struct ucli_bus *bus = calloc(1, sizeof *bus);
-    if (!bus) {
-        owu_fail(err, OWU_E_NOMEM, "out of memory");
+    struct ucli_bus *bus = bus_new(bus_number, false, err);
+    if (!bus)
         return NULL;
-    }
-    owu_hcd_init(&bus->hcd, &ucli_ops, bus_number, "usbip");
-    bus->hcd.priv = bus;
     snprintf(bus->host, sizeof bus->host, "%s", host);
     bus->tcp_port = port ? port : OWU_USBIP_DEFAULT_PORT;
-    pthread_mutex_init(&bus->lock, NULL);
-    pthread_cond_init(&bus->cond, NULL);
+    snprintf(bus->peer, sizeof bus->peer, "USB/IP %s:%u", bus->host, bus->tcp_port);
+    return &bus->hcd;
+}
+
+struct owu_hcd *owu_usbip_client_create_local(unsigned bus_number, const char *path, owu_err *err)
+{
+    char def[sizeof ((struct ucli_bus *)0)->path];
+    if (!path || !*path) {
+        if (owu_usbip_local_default_path(def, sizeof def, false, err) != OWU_OK)
+            return NULL;
+        path = def;
+    }
+    if (strlen(path) >= sizeof def) {
+        owu_fail(err, OWU_E_INVAL, "device host: socket path \"%s\" is too long", path);
+        return NULL;
+    }
+    struct ucli_bus *bus = bus_new(bus_number, true, err);
+    if (!bus)
+        return NULL;
+    snprintf(bus->path, sizeof bus->path, "%s", path);
+    snprintf(bus->peer, sizeof bus->peer, "device host %s", path);
     return &bus->hcd;
 }

@@ -1,5 +1,6 @@
-/* Socket helpers shared by the USB/IP client and server: connect, listen, whole reads and
- * writes (EINTR-safe, no SIGPIPE) and HOST[:PORT] parsing. */
+/* Socket helpers shared by the USB/IP client and server: TCP and Unix-domain (device host)
+ * connect and listen, whole reads and writes (EINTR-safe, no SIGPIPE) and HOST[:PORT]
+ * parsing. */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "hcd/usbip.h"
@@ -135,6 +138,82 @@ size_t owu_usbip_send_now(int fd, const void *buf, size_t len)
     return done;
 }
 
+/* ---- outgoing PDU queue ---------------------------------------------------------------------- */
+
+struct owu_usbip_msg *owu_usbip_msg_new(size_t len)
+{
+    struct owu_usbip_msg *m = malloc(sizeof *m + len);
+    if (m) {
+        m->next = NULL;
+        m->hang_up = false;
+        m->len = len;
+    }
+    return m;
+}
+
+bool owu_usbip_outq_push(struct owu_usbip_outq *q, int fd, struct owu_usbip_msg *m)
+{
+    if (!m->hang_up && !q->writing && !q->head) {
+        size_t n = owu_usbip_send_now(fd, m->data, m->len);
+        if (n == m->len) {
+            free(m);
+            return false;
+        }
+        if (n) {
+            memmove(m->data, m->data + n, m->len - n);
+            m->len -= n;
+        }
+    }
+    m->next = NULL;
+    if (q->tail)
+        q->tail->next = m;
+    else
+        q->head = m;
+    q->tail = m;
+    q->bytes += m->len;
+    return true;
+}
+
+struct owu_usbip_msg *owu_usbip_outq_take(struct owu_usbip_outq *q, size_t *taken)
+{
+    struct owu_usbip_msg *list = q->head;
+    q->head = q->tail = NULL;
+    *taken = q->bytes;
+    q->writing = true;
+    return list;
+}
+
+bool owu_usbip_outq_write(int fd, struct owu_usbip_msg *list)
+{
+    bool ok = true;
+    while (list) {
+        struct owu_usbip_msg *next = list->next;
+        if (ok && (list->hang_up || owu_usbip_write_full(fd, list->data, list->len) != OWU_OK))
+            ok = false;
+        free(list);
+        list = next;
+    }
+    return ok;
+}
+
+void owu_usbip_outq_written(struct owu_usbip_outq *q, size_t taken)
+{
+    q->writing = false;
+    q->bytes -= taken;
+}
+
+void owu_usbip_outq_clear(struct owu_usbip_outq *q)
+{
+    struct owu_usbip_msg *m = q->head;
+    while (m) {
+        struct owu_usbip_msg *next = m->next;
+        free(m);
+        m = next;
+    }
+    q->head = q->tail = NULL;
+    q->bytes = 0;
+}
+
 int owu_usbip_parse_target(const char *target, char *host_out, size_t host_size, unsigned *port,
                            owu_err *err)
 {
@@ -173,4 +252,91 @@ int owu_usbip_parse_target(const char *target, char *host_out, size_t host_size,
     memcpy(host_out, host, n);
     host_out[n] = '\0';
     return OWU_OK;
+}
+
+/* ---- Unix-domain sockets (device host) ------------------------------------------------------ */
+
+int owu_usbip_local_default_path(char *out, size_t size, bool create_dir, owu_err *err)
+{
+    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    int n;
+    if (xdg && xdg[0] == '/')
+        n = snprintf(dir, sizeof dir, "%s/openwinusb", xdg);
+    else
+        n = snprintf(dir, sizeof dir, "/tmp/openwinusb-%u", (unsigned)getuid());
+    if (n < 0 || (size_t)n + sizeof "/host.sock" > sizeof dir || (size_t)n + sizeof "/host.sock" > size)
+        return owu_fail(err, OWU_E_INVAL, "device host: socket directory path \"%s\" is too long", dir);
+    if (create_dir && mkdir(dir, 0700) != 0 && errno != EEXIST)
+        return owu_fail(err, OWU_E_IO, "device host: cannot create %s: %s", dir, strerror(errno));
+    if (create_dir) {
+        struct stat st;
+        if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
+            return owu_fail(err, OWU_E_ACCESS, "device host: %s is not a directory of this user", dir);
+        chmod(dir, 0700);
+    }
+    snprintf(out, size, "%s/host.sock", dir);
+    return OWU_OK;
+}
+
+static int fill_addr(struct sockaddr_un *sa, const char *path, owu_err *err)
+{
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    if (!path || !*path || strlen(path) >= sizeof sa->sun_path)
+        return owu_fail(err, OWU_E_INVAL, "device host: socket path \"%s\" is empty or longer than %zu bytes",
+                        path ? path : "", sizeof sa->sun_path - 1);
+    memcpy(sa->sun_path, path, strlen(path) + 1);
+    return OWU_OK;
+}
+
+int owu_usbip_connect_local(const char *path, owu_err *err)
+{
+    struct sockaddr_un sa;
+    int rc = fill_addr(&sa, path, err);
+    if (rc != OWU_OK)
+        return rc;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return owu_fail(err, OWU_E_IO, "device host: socket: %s", strerror(errno));
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        int e = errno;
+        close(fd);
+        return owu_fail(err, OWU_E_NODEV, "device host %s: %s (is `openwinusb host` running?)", path,
+                        strerror(e));
+    }
+    return fd;
+}
+
+int owu_usbip_listen_local(const char *path, owu_err *err)
+{
+    struct sockaddr_un sa;
+    int rc = fill_addr(&sa, path, err);
+    if (rc != OWU_OK)
+        return rc;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return owu_fail(err, OWU_E_IO, "device host: socket: %s", strerror(errno));
+    /* A stale socket of a host that died: replace it (a live one would answer connect). */
+    struct stat st;
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0;
+        if (probe >= 0)
+            close(probe);
+        if (live) {
+            close(fd);
+            return owu_fail(err, OWU_E_BUSY, "device host: another host is serving %s", path);
+        }
+        unlink(path);
+    }
+    mode_t old = umask(0077);   /* the socket is the owner's only */
+    int b = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+    umask(old);
+    if (b != 0 || listen(fd, 64) != 0) {
+        int e = errno;
+        close(fd);
+        return owu_fail(err, OWU_E_IO, "device host: cannot listen on %s: %s", path, strerror(e));
+    }
+    return fd;
 }

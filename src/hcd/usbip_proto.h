@@ -35,6 +35,20 @@ enum {
     OWU_USBIP_OP_REP_IMPORT = 0x0003,
 };
 
+/* Device host extension ops (docs/device-host.md; never sent to a real USB/IP peer).
+ *   IMPORT_SHARED  request 40 bytes like OP_REQ_IMPORT; reply a standard OP_REP_IMPORT
+ *   CLAIM/RELEASE  request 8 bytes, status field = interface number; reply 8 bytes with the
+ *                  reply code and an OWU_USBIP_ST_* status (DEV_BUSY: claimed elsewhere)
+ * In the URB phase an extension op is told from an URB PDU by its first two bytes: 0x0111
+ * (an URB PDU starts with a 32-bit command 1..4, so its first two bytes are 0). */
+enum {
+    OWU_USBIP_OP_REQ_IMPORT_SHARED = 0x8F03,
+    OWU_USBIP_OP_REQ_CLAIM = 0x8F10,
+    OWU_USBIP_OP_REP_CLAIM = 0x0F10,
+    OWU_USBIP_OP_REQ_RELEASE = 0x8F11,
+    OWU_USBIP_OP_REP_RELEASE = 0x0F11,
+};
+
 /* Management reply status values (as the Linux tools use them). */
 enum {
     OWU_USBIP_ST_OK = 0,
