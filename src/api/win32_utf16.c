@@ -1,5 +1,6 @@
 /* UTF-8 <-> UTF-16 for the W functions (paths, instance IDs). */
 #include "api/win32_internal.h"
+#include "core/utf.h"
 
 #include <stdlib.h>
 
@@ -14,30 +15,8 @@ char *owu_w32_utf16_to_utf8(const WCHAR *s)
     if (!out)
         return NULL;
     size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t c = s[i];
-        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n && s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF) {
-            c = 0x10000u + ((c - 0xD800u) << 10) + (s[i + 1] - 0xDC00u);
-            i++;
-        } else if (c >= 0xD800 && c <= 0xDFFF) {
-            c = 0xFFFD;
-        }
-        if (c < 0x80) {
-            out[o++] = (char)c;
-        } else if (c < 0x800) {
-            out[o++] = (char)(0xC0 | (c >> 6));
-            out[o++] = (char)(0x80 | (c & 0x3F));
-        } else if (c < 0x10000) {
-            out[o++] = (char)(0xE0 | (c >> 12));
-            out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (c & 0x3F));
-        } else {
-            out[o++] = (char)(0xF0 | (c >> 18));
-            out[o++] = (char)(0x80 | ((c >> 12) & 0x3F));
-            out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
-            out[o++] = (char)(0x80 | (c & 0x3F));
-        }
-    }
+    for (size_t i = 0, used; i < n; i += used)
+        o += owu_utf8_put(owu_utf16_next_units((const uint16_t *)s, n, i, &used), out + o);
     out[o] = '\0';
     return out;
 }

@@ -30,17 +30,14 @@ static uint32_t unit_at(const uint8_t *p, size_t i, bool big_endian)
     return big_endian ? (uint32_t)p[2 * i] << 8 | p[2 * i + 1] : (uint32_t)p[2 * i + 1] << 8 | p[2 * i];
 }
 
-uint32_t owu_utf16_next(const uint8_t *units, size_t n_units, size_t i, bool big_endian, size_t *used)
+/* Pairs surrogates: u is a unit, lo the one after it (when have_next). */
+static uint32_t pair(uint32_t u, bool have_next, uint32_t lo, size_t *used)
 {
-    uint32_t u = unit_at(units, i, big_endian);
     *used = 1;
     if (owu_utf16_is_high_surrogate(u)) {
-        if (i + 1 < n_units) {
-            uint32_t lo = unit_at(units, i + 1, big_endian);
-            if (owu_utf16_is_low_surrogate(lo)) {
-                *used = 2;
-                return 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
-            }
+        if (have_next && owu_utf16_is_low_surrogate(lo)) {
+            *used = 2;
+            return 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
         }
         return OWU_UTF_REPLACEMENT;
     }
@@ -48,3 +45,16 @@ uint32_t owu_utf16_next(const uint8_t *units, size_t n_units, size_t i, bool big
         return OWU_UTF_REPLACEMENT;
     return u;
 }
+
+uint32_t owu_utf16_next_units(const uint16_t *units, size_t n_units, size_t i, size_t *used)
+{
+    bool next = i + 1 < n_units;
+    return pair(units[i], next, next ? units[i + 1] : 0, used);
+}
+
+uint32_t owu_utf16_next(const uint8_t *units, size_t n_units, size_t i, bool big_endian, size_t *used)
+{
+    bool next = i + 1 < n_units;
+    return pair(unit_at(units, i, big_endian), next, next ? unit_at(units, i + 1, big_endian) : 0, used);
+}
+

@@ -17,6 +17,9 @@ size_t owu_utf8_put(uint32_t cp, char out[4]);
  * surrogate gives U+FFFD and *used = 1. Requires i < n_units. */
 uint32_t owu_utf16_next(const uint8_t *units, size_t n_units, size_t i, bool big_endian, size_t *used);
 
+/* The same for UTF-16 held as host-order 16-bit units (WCHAR strings of the Win32 API). */
+uint32_t owu_utf16_next_units(const uint16_t *units, size_t n_units, size_t i, size_t *used);
+
 static inline bool owu_utf16_is_high_surrogate(uint32_t u) { return u >= 0xD800 && u <= 0xDBFF; }
 static inline bool owu_utf16_is_low_surrogate(uint32_t u) { return u >= 0xDC00 && u <= 0xDFFF; }
 
