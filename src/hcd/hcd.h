@@ -128,7 +128,9 @@ int owu_dev_clear_halt(struct owu_usb_device *dev, uint8_t endpoint, unsigned ti
 int owu_dev_claim_interface(struct owu_usb_device *dev, uint8_t intf, unsigned flags);
 int owu_dev_release_interface(struct owu_usb_device *dev, uint8_t intf);
 
-/* Shuts the bus down (every device reported gone) and drops the owner's reference. */
+/* Shuts the bus down (every device reported gone) and drops the owner's reference. Not from
+ * a completion callback or a hotplug callback of the same bus: shutdown joins the bus's
+ * threads, which are the ones running those callbacks. */
 void owu_hcd_destroy(struct owu_hcd *hcd);
 
 #endif

@@ -218,7 +218,10 @@ int owu_usbser_open(struct owu_stack *stack, const char *name, const struct owu_
     }
     if (rc != OWU_OK) {
         if (rc == OWU_E_BUSY)
-            owu_fail(err, rc, "%s is already open (its interfaces are claimed)", in->port_name);
+            owu_fail(err, rc,
+                     "%s is in use: its interfaces are claimed by another open handle or bound to a "
+                     "kernel driver (such as cdc_acm; the detach option takes them from it)",
+                     in->port_name);
         else
             owu_fail(err, rc, "%s: cannot claim its interfaces: %s", in->port_name, owu_status_name(rc));
         release_claims(port);
