@@ -207,7 +207,7 @@ static void test_open_and_layout(void)
     struct owu_usbser_port *again = NULL;
     owu_err err = {0};
     CHECK_INT(owu_usbser_open(s, "COM3", NULL, &again, &err), OWU_E_BUSY);
-    CHECK_CONTAINS(err.msg, "COM3 is already open");
+    CHECK_CONTAINS(err.msg, "COM3 is in use");
     CHECK(again == NULL);
     /* The bus location names the same port. */
     CHECK_INT(owu_usbser_open(s, "virtual:1-1", NULL, &again, &err), OWU_E_BUSY);
