@@ -25,6 +25,8 @@ extern const struct owu_vdev_model owu_model_hid_keyboard;
 extern const struct owu_vdev_model owu_model_msos1;
 extern const struct owu_vdev_model owu_model_mass_storage;
 extern const struct owu_vdev_model owu_model_hub;
+/* Isochronous loopback (src/devices/iso_loopback.c); not part of "virtual:all". */
+extern const struct owu_vdev_model owu_model_iso_loopback;
 /* Descriptor-only replay of a struct owu_devinfo: owu_vbus_plug's arg is a
  * `const struct owu_devinfo *` (cloned at plug time; the caller keeps its own). */
 extern const struct owu_vdev_model owu_model_profile;

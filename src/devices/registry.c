@@ -14,6 +14,8 @@ static const struct owu_vdev_model *const models[] = {
     &owu_model_hub,
     /* needs an argument (a recorded device) */
     &owu_model_profile,
+    /* named only, not in "virtual:all" (its IDs would change every "all" tree) */
+    &owu_model_iso_loopback,
     /* test-only devices that break the rules on purpose */
     &owu_model_hostile_total_length,
     &owu_model_hostile_zero_blength,

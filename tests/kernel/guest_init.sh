@@ -2,9 +2,10 @@
 # /init of the test VM (tests/kernel/run.sh): mounts, loads modules, builds the composite
 # gadget (ACM with IAD + Loopback + SourceSink + HID keyboard) on dummy_udc.0, runs every test program and prints
 # "OWU-KERNEL-RESULT: N" (0 = all passed), then powers off. With /mode = "bench" it runs
-# /tests/bench_usbfs instead (its table on the console) and reports its status the same way.
+# /tests/bench_usbfs instead (its table on the console) and reports its status the same way,
+# then /tests/guest_bench_usbip when present (a table only).
 /bin/busybox --install -s /bin
-export PATH=/bin:/sbin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -14,6 +15,8 @@ for m in $(cat /modules.list); do
     insmod "$m" || echo "=== OWU insmod $m failed"
 done
 mount -t configfs configfs /sys/kernel/config
+# Loopback networking for USB/IP between the guest's usbipd/vhci-hcd and openwinusb.
+ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 
 G=/sys/kernel/config/usb_gadget/owu
 gadget_setup() {
@@ -70,6 +73,7 @@ echo "=== OWU usb devices: $(ls /sys/bus/usb/devices | tr '\n' ' ')"
 
 export OWU_GADGET=$G OWU_UDC=dummy_udc.0
 [ -f /strict ] && export OWU_KERNEL_STRICT=1
+[ -f /usbip.env ] && export $(cat /usbip.env)
 export OPENWINUSB_BUSES=usbfs OPENWINUSB_REGISTRY=none OPENWINUSB_DRIVER_STORE=/tmp/empty-store
 if [ -x /bin/openwinusb ]; then
     echo "=== OWU openwinusb tree"
@@ -84,6 +88,13 @@ if [ "$(cat /mode 2>/dev/null)" = bench ]; then
     OPENWINUSB_DRIVER_STORE=/driver /tests/bench_usbfs --peer /tests/guest_bench_libusb 2>&1
     rc=$?
     echo "=== OWU bench_usbfs exited $rc after $(( $(date +%s) - t0 )) s"
+    if [ -x /tests/guest_bench_usbip ]; then
+        # Not part of the status: a table only.
+        echo "=== OWU running guest_bench_usbip"
+        t0=$(date +%s)
+        /tests/guest_bench_usbip --peer /tests/guest_bench_libusb 2>&1
+        echo "=== OWU guest_bench_usbip exited $? after $(( $(date +%s) - t0 )) s"
+    fi
 else
     for t in $(cat /tests.list); do
         echo "=== OWU running $t"

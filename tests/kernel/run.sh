@@ -4,13 +4,15 @@
 # real usbfs. Exits with the guest tests' status.
 #
 #   tests/kernel/run.sh BUILD_DIR [GUEST_PROGRAM...]
-#   tests/kernel/run.sh --bench BUILD_DIR [BENCH_PROGRAM [LIBUSB_PEER]]
+#   tests/kernel/run.sh --bench BUILD_DIR [BENCH_PROGRAM [LIBUSB_PEER [USBIP_BENCH]]]
 #
 # BUILD_DIR holds the built guest programs (default: tests/kernel/guest_test_* there).
 # --bench boots the same VM but runs bench_usbfs (default BUILD_DIR/bench/bench_usbfs, with
 # the libusb peer BUILD_DIR/tests/kernel/guest_bench_libusb when built) and prints its table;
-# it exits with the benchmark's status. The driver packages of tests/kernel/driver/ are the
-# guest's driver store (/driver). See docs/kernel-tests.md.
+# it exits with the benchmark's status. Then guest_bench_usbip (when built) prints our USB/IP
+# client against vhci-hcd + libusb on the gadget exported by Linux's usbip-host (not part of
+# the status). The driver packages of tests/kernel/driver/ are the guest's driver store
+# (/driver). See docs/kernel-tests.md.
 # The kernel package is fetched once into $OWU_KERNEL_CACHE (default
 # ~/.cache/openwinusb/kernel) and reused. Needs root for apt-get only when
 # qemu-system-x86, busybox-static, cpio or kmod are missing. See docs/usbfs.md.
@@ -41,6 +43,7 @@ PROGRAMS=("$@")
 if [ "$MODE" = bench ] && [ ${#PROGRAMS[@]} -eq 0 ]; then
     PROGRAMS=("$BUILD/bench/bench_usbfs")
     [ -x "$BUILD/tests/kernel/guest_bench_libusb" ] && PROGRAMS+=("$BUILD/tests/kernel/guest_bench_libusb")
+    [ -x "$BUILD/tests/kernel/guest_bench_usbip" ] && PROGRAMS+=("$BUILD/tests/kernel/guest_bench_usbip")
 fi
 if [ ${#PROGRAMS[@]} -eq 0 ]; then
     for p in "$BUILD"/tests/kernel/guest_test_*; do
@@ -97,14 +100,17 @@ mkdir -p "$R"/{bin,sbin,proc,sys,dev,tmp,run,etc,tests,lib/modules/"$KVER"}
 cp /bin/busybox "$R/bin/busybox"
 
 # Modules in load order (dependencies first), from modules.dep.
-WANT="configfs usb-common usbcore udc-core libcomposite dummy_hcd u_serial usb_f_acm usb_f_ss_lb usb_f_hid usb_f_fs cdc-acm"
+WANT="configfs usb-common usbcore udc-core libcomposite dummy_hcd u_serial usb_f_acm usb_f_ss_lb usb_f_hid usb_f_fs cdc-acm usbip-core usbip-host"
+# Loaded by guest_test_usbip only while it needs them (a vhci-hcd bus would otherwise sit
+# beside dummy_hcd's in every other program's view); listed in /modules-later.list.
+WANT_LATER="vhci-hcd"
 order=()
 add_mod() {   # $1 = path relative to $MODDIR
     local m
     for m in "${order[@]}"; do [ "$m" = "$1" ] && return; done
     order+=("$1")
 }
-for name in $WANT; do
+for name in $WANT $WANT_LATER; do
     norm=${name//-/_}
     line=$(awk -v want="$norm" -F: '{ n = $1; sub(/.*\//, "", n); sub(/\.ko(\.[a-z]+)?$/, "", n);
                                       gsub(/-/, "_", n); if (n == want) { print; exit } }' "$MODDIR/modules.dep")
@@ -118,10 +124,17 @@ for name in $WANT; do
     add_mod "$path"
 done
 : > "$R/modules.list"
+: > "$R/modules-later.list"
 for m in "${order[@]}"; do
     mkdir -p "$R/lib/modules/$KVER/$(dirname "$m")"
     cp "$MODDIR/$m" "$R/lib/modules/$KVER/$m"
-    echo "/lib/modules/$KVER/$m" >> "$R/modules.list"
+    list=modules.list
+    for later in $WANT_LATER; do
+        base=${m##*/}
+        base=${base%%.ko*}
+        [ "${base//-/_}" = "${later//-/_}" ] && list=modules-later.list
+    done
+    echo "/lib/modules/$KVER/$m" >> "$R/$list"
 done
 
 # Programs and the shared libraries they need.
@@ -141,6 +154,19 @@ for p in "${PROGRAMS[@]}"; do
     names+=("$(basename "$p")")
 done
 [ -x "$CLI" ] && copy_with_libs "$CLI" "$R/bin/openwinusb"
+# Debian's USB/IP tools (package usbip) for guest_test_usbip: usbipd serves the gadget, usbip
+# binds it to usbip-host / attaches through vhci-hcd. libudev reads sysfs itself (no udevd).
+# Without them the program skips its checks.
+mkdir -p "$R/usr/sbin" "$R/usr/bin"
+for t in /usr/sbin/usbipd /usr/sbin/usbip; do
+    [ -x "$t" ] && copy_with_libs "$t" "$R$t"
+done
+# The libusb peer of guest_test_usbip (isochronous transfers through vhci-hcd).
+peer=$BUILD/tests/kernel/guest_usbip_iso_libusb
+[ -x "$peer" ] && copy_with_libs "$peer" "$R/tests/"
+for t in /usr/bin/lsusb; do
+    [ -x "$t" ] && copy_with_libs "$t" "$R$t"
+done
 mkdir -p "$R/driver"
 for inf in "$(dirname "$0")"/driver/*.inf; do
     [ -f "$inf" ] && cp "$inf" "$R/driver/"
@@ -148,6 +174,9 @@ done
 echo "$MODE" > "$R/mode"
 # OWU_KERNEL_STRICT=1: checks of known, reported problems count as failures in the guest.
 [ "${OWU_KERNEL_STRICT:-1}" = 1 ] && : > "$R/strict"
+# OWU_KERNEL_USBIP=0: guest_test_usbip skips; OWU_KERNEL_USBIP_EXPORT=0: it skips its second
+# half (openwinusb export + vhci-hcd) only.
+echo "OWU_KERNEL_USBIP=${OWU_KERNEL_USBIP:-1} OWU_KERNEL_USBIP_EXPORT=${OWU_KERNEL_USBIP_EXPORT:-1}" > "$R/usbip.env"
 cp "$(dirname "$0")/guest_init.sh" "$R/init"
 chmod +x "$R/init"
 echo "${names[*]}" > "$R/tests.list"
