@@ -30,7 +30,12 @@
 
 #include <openwinusb/stack.h>
 #include <openwinusb/usbser.h>
+#include <openwinusb/win32/windows.h>
+#include <openwinusb/win32/initguid.h>
+#include <openwinusb/win32/setupapi.h>
+#include <openwinusb/win32/winusb.h>
 
+#include "api/process_stack.h"
 #include "check.h"
 #include "core/urb.h"
 #include "hcd/hcd.h"
@@ -366,6 +371,80 @@ static void test_loopback(void)
     static const size_t sizes[] = {1, 100, 511, 513, 1000, 4000, 10000, 32767, 65535, LOOP_BUFLEN};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         CHECK(loop_once(sizes[i], (unsigned)i + 1));
+}
+
+/* The Loopback function's interface class (tests/kernel/driver/owu_loopback_winusb.inf). */
+DEFINE_GUID(LOOPBACK_GUID, 0x5c8a4f2e, 0x7b31, 0x4d0a, 0x9e, 0x6f, 0x0a, 0x1b, 0x2c, 0x3d, 0x4e, 0x5f);
+
+/* The imported device through the WinUSB API, as a Windows program would use it: SetupDi
+ * discovery on the process stack (OPENWINUSB_BUSES=usbip=...), CreateFile, WinUsb_Initialize,
+ * loopback through WritePipe/ReadPipe. USB/IP gives a device to one client at a time, so the
+ * test's own import steps aside meanwhile and is taken back afterwards. */
+static void test_winusb_api(void)
+{
+    close_stack();
+    setenv("OPENWINUSB_BUSES", BUSES, 1);
+    owu_process_stack_reset();
+    HDEVINFO hdi = SetupDiGetClassDevsA(&LOOPBACK_GUID, NULL, NULL, DIGCF_PRESENT | DIGCF_DEVICEINTERFACE);
+    CHECK(hdi != INVALID_HANDLE_VALUE);
+    SP_DEVICE_INTERFACE_DATA ifd = {.cbSize = sizeof ifd};
+    char path[512] = "";
+    if (hdi != INVALID_HANDLE_VALUE && SetupDiEnumDeviceInterfaces(hdi, NULL, &LOOPBACK_GUID, 0, &ifd)) {
+        union {
+            SP_DEVICE_INTERFACE_DETAIL_DATA_A d;
+            char space[600];
+        } detail;
+        detail.d.cbSize = sizeof(SP_DEVICE_INTERFACE_DETAIL_DATA_A);
+        if (SetupDiGetDeviceInterfaceDetailA(hdi, &ifd, &detail.d, sizeof detail, NULL, NULL))
+            snprintf(path, sizeof path, "%s", detail.d.DevicePath);
+    }
+    if (hdi != INVALID_HANDLE_VALUE)
+        SetupDiDestroyDeviceInfoList(hdi);
+    printf("  WinUSB interface over USB/IP: %s\n", path[0] ? path : "(none)");
+    CHECK(path[0] != 0);
+    HANDLE f = path[0] ? CreateFileA(path, GENERIC_READ | GENERIC_WRITE, FILE_SHARE_READ | FILE_SHARE_WRITE, NULL,
+                                     OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OVERLAPPED, NULL)
+                       : INVALID_HANDLE_VALUE;
+    WINUSB_INTERFACE_HANDLE wu = NULL;
+    CHECK(f != INVALID_HANDLE_VALUE);
+    if (f != INVALID_HANDLE_VALUE && WinUsb_Initialize(f, &wu)) {
+        UCHAR pin = 0, pout = 0;
+        WINUSB_PIPE_INFORMATION pi;
+        for (UCHAR i = 0; WinUsb_QueryPipe(wu, 0, i, &pi); i++)
+            if (pi.PipeType == UsbdPipeTypeBulk) {
+                if (pi.PipeId & 0x80)
+                    pin = pi.PipeId;
+                else
+                    pout = pi.PipeId;
+            }
+        CHECK(pin && pout);
+        ULONG timeout = TIMEOUT_MS;
+        CHECK(WinUsb_SetPipePolicy(wu, pin, PIPE_TRANSFER_TIMEOUT, sizeof timeout, &timeout));
+        /* Sizes that end in a short packet, so that each write is one Loopback request. */
+        static const ULONG sizes[] = {1, 100, 1000, 4000, 10000, 40000};
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+            fill(bufo, sizes[i], 40 + (unsigned)i);
+            memset(bufi, 0xEE, sizes[i]);
+            ULONG w = 0, r = 0;
+            BOOL ok = WinUsb_WritePipe(wu, pout, bufo, sizes[i], &w, NULL) &&
+                      WinUsb_ReadPipe(wu, pin, bufi, sizes[i] + 512, &r, NULL);
+            if (!ok || w != sizes[i] || r != sizes[i] || memcmp(bufi, bufo, sizes[i]) != 0) {
+                fprintf(stderr, "  WinUSB echo %u: %s (error %u), wrote %u, read %u\n", (unsigned)sizes[i],
+                        ok ? "data differs" : "failed", (unsigned)GetLastError(), (unsigned)w, (unsigned)r);
+                CHECK(false);
+            }
+        }
+        WinUsb_Free(wu);
+    } else {
+        fprintf(stderr, "  WinUsb_Initialize: error %u\n", (unsigned)GetLastError());
+        CHECK(false);
+    }
+    if (f != INVALID_HANDLE_VALUE)
+        CloseHandle(f);
+    owu_process_stack_reset();   /* releases the import */
+    CHECK(open_usbip_stack());
+    if (stack)
+        CHECK(grab_device());
 }
 
 static int open_tty(void)
@@ -930,6 +1009,7 @@ int main(void)
     RUN(test_bind_and_daemon);
     RUN(test_import_ids);
     RUN(test_loopback);
+    RUN(test_winusb_api);
     RUN(test_usbser);
     RUN(test_unbind_with_read_pending);
     RUN(test_import_again);
