@@ -1,6 +1,7 @@
 /* JSON: a strict RFC 8259 reader building a small DOM, a streaming writer, and the hex
  * blob codec profiles use. The reader takes untrusted text; see json.h for its limits. */
 #include "core/json.h"
+#include "core/hex.h"
 #include "core/utf.h"
 
 #include <errno.h>
@@ -137,16 +138,6 @@ static struct owu_json *jp_new(struct jparser *p, enum owu_json_type type, int *
     return v;
 }
 
-static int hex_digit(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* Four hex digits of a \u escape starting at pos. */
 static int jp_hex4(struct jparser *p, size_t pos, uint32_t *out)
@@ -155,7 +146,7 @@ static int jp_hex4(struct jparser *p, size_t pos, uint32_t *out)
     for (size_t i = 0; i < 4; i++) {
         if (pos + i >= p->len)
             return jp_fail(p, pos + i, "\\u escape needs four hex digits, found end of input");
-        int d = hex_digit(p->s[pos + i]);
+        int d = owu_hex_digit(p->s[pos + i]);
         if (d < 0) {
             char b[16];
             return jp_fail(p, pos + i, "\\u escape needs four hex digits, found %s",
@@ -801,7 +792,7 @@ int owu_hex_decode(const char *s, uint8_t **out, size_t *out_len, owu_err *err)
     size_t digits = 0;
     for (size_t i = 0; s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (hex_digit(c) >= 0) {
+        if (owu_hex_digit(c) >= 0) {
             digits++;
         } else if (c == ' ' || c == '\t') {
             if (digits % 2)
@@ -825,7 +816,7 @@ int owu_hex_decode(const char *s, uint8_t **out, size_t *out_len, owu_err *err)
     size_t n = 0;
     int hi = -1;
     for (size_t i = 0; s[i]; i++) {
-        int d = hex_digit((unsigned char)s[i]);
+        int d = owu_hex_digit((unsigned char)s[i]);
         if (d < 0)
             continue;
         if (hi < 0) {

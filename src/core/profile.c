@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/hex.h"
 
 /* ---- failure names ----------------------------------------------------------------------- */
 
@@ -257,15 +258,10 @@ static int parse_langid(const struct owu_json *v, const char *path, uint16_t *ou
         return perr(err, path, "\"%.16s\" is not 4 hex digits", v->string);
     for (size_t i = 0; i < 4; i++) {
         char c = v->string[i];
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            d = (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            d = (unsigned)(c - 'A' + 10);
-        else
+        int hd = owu_hex_digit((unsigned char)c);
+        if (hd < 0)
             return perr(err, path, "\"%.16s\" is not 4 hex digits", v->string);
+        unsigned d = (unsigned)hd;
         val = val << 4 | d;
     }
     *out = (uint16_t)val;

@@ -1,6 +1,7 @@
 /* usb.ids lookups: a compact sorted index of vendor and product names, and the lazily
  * loaded system copy. */
 #include "core/usbids.h"
+#include "core/hex.h"
 
 #include "core/json.h"
 
@@ -70,15 +71,10 @@ static int hex4(const char *s, size_t avail, uint16_t *out)
     unsigned v = 0;
     for (int i = 0; i < 4; i++) {
         char c = s[i];
-        int d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
+        int hd = owu_hex_digit((unsigned char)c);
+        if (hd < 0)
             return -1;
+        int d = (int)hd;
         v = v << 4 | (unsigned)d;
     }
     *out = (uint16_t)v;

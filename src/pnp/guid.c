@@ -9,16 +9,8 @@
 #include <openwinusb/pnp.h>
 #include <openwinusb/usb_defs.h>
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+#include "core/hex.h"
+
 
 /* The input as it may appear in a message: at most 48 characters, non-printable bytes
  * shown as '?', so hostile text cannot garble the message. */
@@ -65,7 +57,7 @@ int owu_guid_parse(const char *s, struct owu_guid *out, owu_err *err)
                                 isprint(c) ? (char)c : '?', isprint(c) ? "'" : "");
             continue;
         }
-        int d = hex_value(c);
+        int d = owu_hex_digit(c);
         if (d < 0) {
             if (isprint(c))
                 return owu_fail(err, OWU_E_PARSE, "GUID \"%s\": invalid hex digit '%c' at offset %zu",

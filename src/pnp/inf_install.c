@@ -12,6 +12,7 @@
  * in place of the Needs directive. Needs inside a Needs section are ignored with a warning:
  * the docs say Needs cannot be nested, and it keeps the expansion one level deep. */
 #include "pnp/inf_internal.h"
+#include "core/hex.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,15 +39,10 @@ static bool hex_byte(const char *s, uint8_t *out)
     unsigned v = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        unsigned d;
-        if (c >= '0' && c <= '9')
-            d = (unsigned)(c - '0');
-        else if (c >= 'a' && c <= 'f')
-            d = (unsigned)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F')
-            d = (unsigned)(c - 'A' + 10);
-        else
+        int hd = owu_hex_digit((unsigned char)c);
+        if (hd < 0)
             return false;
+        unsigned d = (unsigned)hd;
         v = v * 16 + d;
     }
     *out = (uint8_t)v;

@@ -1,6 +1,7 @@
 /* INF parser: the loaded-INF structure (sections merged by case-insensitive name, entries
  * with line numbers), loading from memory or a file, warnings, and generic access. */
 #include "pnp/inf_internal.h"
+#include "core/hex.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -150,12 +151,8 @@ bool owu_inf_parse_number(const char *s, uint64_t max, uint64_t *out)
         if (!*p)
             return false;
         for (; *p; p++) {
-            int d;
-            if (*p >= '0' && *p <= '9')
-                d = *p - '0';
-            else if (lower((unsigned char)*p) >= 'a' && lower((unsigned char)*p) <= 'f')
-                d = lower((unsigned char)*p) - 'a' + 10;
-            else
+            int d = owu_hex_digit((unsigned char)*p);
+            if (d < 0)
                 return false;
             if (v > (max - (uint64_t)d) / 16)
                 return false;

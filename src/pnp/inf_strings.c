@@ -6,6 +6,7 @@
  * %<digits>% (DIRIDs such as %12%) is kept verbatim; an undefined token is kept verbatim
  * and reported as a warning. */
 #include "pnp/inf_internal.h"
+#include "core/hex.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,15 +21,10 @@ static bool strings_langid(const char *name, unsigned *langid)
     unsigned v = 0;
     size_t n = 0;
     for (; *p; p++, n++) {
-        unsigned d;
-        if (*p >= '0' && *p <= '9')
-            d = (unsigned)(*p - '0');
-        else if (*p >= 'a' && *p <= 'f')
-            d = (unsigned)(*p - 'a' + 10);
-        else if (*p >= 'A' && *p <= 'F')
-            d = (unsigned)(*p - 'A' + 10);
-        else
+        int hd = owu_hex_digit((unsigned char)*p);
+        if (hd < 0)
             return false;
+        unsigned d = (unsigned)hd;
         v = v * 16 + d;
     }
     if (n == 0 || n > 4)

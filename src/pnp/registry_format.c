@@ -2,6 +2,7 @@
  * self-contained record per line, an end line with the record count. Reading is tolerant
  * line by line, so damage costs only the lines it touches. */
 #include "pnp/registry_internal.h"
+#include "core/hex.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -242,16 +243,6 @@ static bool next_word(struct cursor *c, char *buf, size_t size)
     return true;
 }
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 /* A quoted string, %XX decoded, into a new buffer (NUL-terminated; *n excludes it). The
  * decoded length is bounded by the line, which the caller bounds. */
@@ -280,8 +271,8 @@ static int next_quoted(struct cursor *c, char **out, size_t *n, char *why, size_
     for (const char *q = start; q < close;) {
         unsigned char ch = (unsigned char)*q;
         if (ch == '%') {
-            int hi = q + 1 < close ? hexval((unsigned char)q[1]) : -1;
-            int lo = q + 2 < close ? hexval((unsigned char)q[2]) : -1;
+            int hi = q + 1 < close ? owu_hex_digit((unsigned char)q[1]) : -1;
+            int lo = q + 2 < close ? owu_hex_digit((unsigned char)q[2]) : -1;
             if (hi < 0 || lo < 0) {
                 snprintf(why, whysz, "bad escape at column %zu (expected %%XX)", (size_t)(q - c->line) + 1);
                 free(s);
@@ -336,7 +327,7 @@ static bool parse_number(const char *s, uint64_t max, uint64_t *out)
         if (!*s || strlen(s) > 16)
             return false;
         for (; *s; s++) {
-            int d = hexval((unsigned char)*s);
+            int d = owu_hex_digit((unsigned char)*s);
             if (d < 0)
                 return false;
             v = v << 4 | (uint64_t)d;
@@ -491,7 +482,7 @@ static int parse_data(struct cursor *c, uint32_t type, uint8_t **data, size_t *l
             return OWU_E_NOMEM;
         }
         for (size_t i = 0; i < digits / 2; i++) {
-            int hi = hexval((unsigned char)h[2 * i]), lo = hexval((unsigned char)h[2 * i + 1]);
+            int hi = owu_hex_digit((unsigned char)h[2 * i]), lo = owu_hex_digit((unsigned char)h[2 * i + 1]);
             if (hi < 0 || lo < 0) {
                 snprintf(why, whysz, "invalid hex digit at column %zu",
                          (size_t)(h - c->line) + 2 * i + (hi < 0 ? 1 : 2));
