@@ -226,7 +226,7 @@ static int read_msos1_feature(struct walk *w, uint8_t recipient, uint16_t wvalue
 }
 
 /* Step 8: MS OS 1.0. */
-static void read_msos1(struct walk *w, const struct owu_device_desc *dd)
+static void read_msos1(struct walk *w)
 {
     static const uint8_t signature[14] = {'M', 0, 'S', 0, 'F', 0, 'T', 0, '1', 0, '0', 0, '0', 0};
     int n = get_descriptor(w, OWU_DT_STRING, MSOS1_STRING_INDEX, 0, 0x12);
@@ -253,7 +253,6 @@ static void read_msos1(struct walk *w, const struct owu_device_desc *dd)
         for (unsigned i = 0; i < count && 16 + 24 * (size_t)(i + 1) <= m->compat_id_len; i++)
             ask[m->compat_id[16 + 24 * i]] = true;
     }
-    (void)dd;
     for (unsigned intf = 0; intf < 256; intf++) {
         if (!ask[intf])
             continue;
@@ -361,7 +360,7 @@ int owu_enumerate(struct owu_usb_device *dev, const struct owu_enum_options *opt
     /* 8. MS OS 1.0, not for USB 1.x devices and not when MS OS 2.0 answered */
     bool usb1x = dd.bcdUSB >= 0x0100 && dd.bcdUSB <= 0x01FF;
     if (!msos20 && !usb1x)
-        read_msos1(w, &dd);
+        read_msos1(w);
     /* 9. configure */
     if (opt->set_configuration && info->num_configs > 0 && !w->silent) {
         uint8_t value = info->configs[0].data[5];

@@ -117,7 +117,7 @@ static void on_hotplug(struct owu_hcd *hcd, struct owu_usb_device *dev, bool arr
     pthread_mutex_unlock(&stack->lock);
 }
 
-static int plug_model(struct owu_stack *stack, struct owu_hcd *hcd, const char *name,
+static int plug_model(struct owu_hcd *hcd, const char *name,
                       unsigned port, unsigned *port_out, owu_err *err)
 {
     const struct owu_vdev_model *model;
@@ -294,7 +294,7 @@ int owu_stack_open(const struct owu_stack_options *opt, struct owu_stack **out, 
             break;
         }
         for (unsigned m = 0; m < bs->num_models && rc == OWU_OK; m++)
-            rc = plug_model(stack, hcd, bs->models[m], m + 1, NULL, err);
+            rc = plug_model(hcd, bs->models[m], m + 1, NULL, err);
     }
     owu_buses_free(&cfg);
     if (rc != OWU_OK) {
@@ -369,7 +369,7 @@ int owu_stack_plug(struct owu_stack *stack, const char *model, unsigned port, un
     struct stack_bus *b = first_virtual(stack, 0);
     if (!b)
         return owu_fail(err, OWU_E_NOTFOUND, "no virtual bus is configured (see OPENWINUSB_BUSES)");
-    return plug_model(stack, b->hcd, model, port, port_out, err);
+    return plug_model(b->hcd, model, port, port_out, err);
 }
 
 int owu_stack_unplug(struct owu_stack *stack, unsigned bus_number, unsigned port, owu_err *err)
