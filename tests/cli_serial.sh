@@ -33,6 +33,21 @@ export XDG_RUNTIME_DIR=$WORK OPENWINUSB_BUSES=virtual:cdc-acm OPENWINUSB_REGISTR
 # Bad arguments.
 "$CLI" serial >/dev/null 2>&1; [ $? -eq 2 ] || fail "serial without a port should exit 2"
 "$CLI" serial COM3 --pty --line 9600,9Q1 >/dev/null 2>&1; [ $? -eq 2 ] || fail "a bad --line should exit 2"
+"$CLI" serial COM3 --pty=tty >/dev/null 2>"$WORK/err"; [ $? -eq 2 ] || fail "--pty=tty should exit 2"
+grep -q 'auto, cuse or pts' "$WORK/err" || fail "--pty=tty message: $(cat "$WORK/err")"
+"$CLI" serial COM3 --pty=cuse --tty-name ../x >/dev/null 2>"$WORK/err"; [ $? -eq 2 ] || fail "a bad --tty-name should exit 2"
+grep -q '"../x"' "$WORK/err" || fail "--tty-name message: $(cat "$WORK/err")"
+if [ ! -e /dev/cuse ]; then
+    # No CUSE here: asked for, it fails naming /dev/cuse; --pty (auto) falls back and says so.
+    "$CLI" serial COM3 --pty=cuse >/dev/null 2>"$WORK/err"; [ $? -eq 1 ] || fail "--pty=cuse without /dev/cuse should exit 1"
+    grep -q '/dev/cuse' "$WORK/err" || fail "--pty=cuse message: $(cat "$WORK/err")"
+    "$CLI" serial COM3 --pty --link "$WORK/auto" >"$WORK/log" 2>"$WORK/err" &
+    BRIDGE=$!
+    for _ in $(seq 1 200); do [ -L "$WORK/auto" ] && break; sleep 0.05; done
+    kill "$BRIDGE"; wait "$BRIDGE"; BRIDGE=""
+    grep -q "^COM3: $WORK/auto -> /dev/pts/" "$WORK/log" || fail "auto fallback start line: $(cat "$WORK/log")"
+    grep -q "using a pseudo-terminal instead" "$WORK/err" || fail "auto fallback note: $(cat "$WORK/err")"
+fi
 "$CLI" serial COM42 --pty >/dev/null 2>"$WORK/err"; [ $? -eq 1 ] || fail "an absent port should exit 1"
 grep -q "COM42" "$WORK/err" || fail "the message should name COM42: $(cat "$WORK/err")"
 
@@ -40,7 +55,7 @@ grep -q "COM42" "$WORK/err" || fail "the message should name COM42: $(cat "$WORK
 grep -q "^COM3	USB\\\\VID_1209&PID_0001&MI_00" "$WORK/list" || fail "list: $(cat "$WORK/list")"
 
 # Even parity cannot travel through a Linux pty (it clears PARENB): --line says it.
-"$CLI" serial COM3 --pty --line 9600,8E1 --verbose >"$WORK/log" 2>"$WORK/errlog" &
+"$CLI" serial COM3 --pty=pts --line 9600,8E1 --verbose >"$WORK/log" 2>"$WORK/errlog" &
 BRIDGE=$!
 LINK=$WORK/openwinusb/COM3
 for _ in $(seq 1 200); do [ -L "$LINK" ] && grep -q -- "->" "$WORK/log" && break; sleep 0.05; done

@@ -1,17 +1,17 @@
-/* `openwinusb serial`: list the usbser ports, or bridge one to a Linux pseudo-terminal so
- * that ordinary serial programs (pyserial, minicom, screen) can use it.
+/* `openwinusb serial`: list the usbser ports, or make one a Linux terminal so that ordinary
+ * serial programs (pyserial, picocom, minicom, screen) can use it (docs/usbser.md):
  *
- * The bridge: posix_openpt gives a master/slave pair; a symlink with a stable name
- * ($XDG_RUNTIME_DIR/openwinusb/COMn, else /tmp/openwinusb-$UID/COMn) points at the slave
- * (/dev/pts/N) and is printed at start. Bytes flow both ways. The master runs in packet mode
- * (TIOCPKT) so a tcflush(TCIFLUSH) on the slave purges the port's receive buffer; termios
- * changes on the slave are noticed by comparing the slave's termios every few milliseconds
- * (TIOCPKT_IOCTL only reports them under EXTPROC) and become SET_LINE_CODING (rate, CS5..CS8,
- * PARENB/PARODD/CMSPAR, CSTOPB) and, for B0, DTR dropped like Linux cdc-acm.
- * Limits (docs/usbser.md): a pty has no modem lines, so DCD/DSR/RI cannot be shown to the
- * slave side (they are printed with --verbose; a DCD drop without CLOCAL sends SIGHUP through
- * TIOCSIG), and TIOCMSET/TIOCMGET/break on the slave do not reach the device; the pty driver
- * forces CS8 and clears PARENB, so data bits and even parity come from --line.
+ *  - a CUSE terminal device of our own (src/api/serial_tty*.c): all of termios, the modem
+ *    lines and breaks reach the device; needs /dev/cuse;
+ *  - else the pty bridge here: posix_openpt gives a master/slave pair, bytes flow both ways,
+ *    the master runs in packet mode (TIOCPKT) so a tcflush(TCIFLUSH) on the slave purges the
+ *    port's receive buffer, and termios changes on the slave are noticed by comparing its
+ *    termios every 20 ms (TIOCPKT_IOCTL only reports them under EXTPROC). A pty has no modem
+ *    lines and its driver forces CS8 and clears PARENB, so data bits and even parity come
+ *    from --line there.
+ *
+ * Either way a symlink with a stable name ($XDG_RUNTIME_DIR/openwinusb/COMn, else
+ * /tmp/openwinusb-$UID/COMn, or --link) points at the terminal and is printed at start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +26,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <openwinusb/serialtty.h>
 #include <openwinusb/stack.h>
 #include <openwinusb/usbser.h>
 
@@ -33,17 +34,23 @@
 
 int cmd_serial(int argc, char **argv);
 
-#define SERIAL_USAGE                                                                        \
-    "usage: openwinusb serial --list\n"                                                     \
-    "       openwinusb serial PORT --pty [--line RATE,DPS] [--link PATH] [--detach]\n"      \
-    "                                    [--verbose]\n"                                      \
-    "PORT is COMn, a device instance ID or a bus location such as virtual:1-1.\n"          \
-    "--pty bridges the port to a pseudo-terminal; its path (a symlink to /dev/pts/N) is\n" \
-    "printed at start. Stop with Ctrl-C or SIGTERM.\n"                                      \
-    "--line sets the line coding at start, e.g. 115200,8E1 (data bits 5-8, parity\n"       \
-    "N/O/E/M/S, stop bits 1/1.5/2). A Linux pty forces CS8 and clears PARENB, so the\n"    \
-    "data bits, and even parity versus none, come from --line (default 8N); rate, stop\n"  \
-    "bits and odd/mark/space parity follow the pty's termios.\n"                           \
+#define SERIAL_USAGE                                                                          \
+    "usage: openwinusb serial --list\n"                                                       \
+    "       openwinusb serial PORT --pty[=auto|cuse|pts] [--line RATE,DPS] [--link PATH]\n"   \
+    "                                  [--tty-name NAME] [--detach] [--verbose]\n"            \
+    "PORT is COMn, a device instance ID or a bus location such as virtual:1-1.\n"            \
+    "--pty makes the port a terminal for ordinary serial programs; its stable path (a\n"     \
+    "symlink) is printed at start. Stop with Ctrl-C or SIGTERM.\n"                            \
+    "  cuse: a terminal device of our own, /dev/ttyOWU<n> (--tty-name sets it), through\n"   \
+    "        /dev/cuse: all of termios (rate, data bits, parity, stop bits, B0, CRTSCTS)\n"  \
+    "        reaches the device, TIOCMGET/TIOCMIWAIT show DCD, DSR and RI. Needs the cuse\n"  \
+    "        module and root (or access to /dev/cuse).\n"                                    \
+    "  pts:  a pseudo-terminal (/dev/pts/N), no privileges needed. Linux's pty driver\n"     \
+    "        forces CS8 and clears PARENB, so the data bits and even-vs-no parity come\n"    \
+    "        from --line; a pty has no modem lines.\n"                                        \
+    "  auto (the default): cuse when /dev/cuse can be used, else pts.\n"                    \
+    "--line sets the line coding at start, e.g. 115200,8E1 (data bits 5-8, parity\n"         \
+    "N/O/E/M/S, stop bits 1/1.5/2).\n"                                                        \
     "--detach unbinds a Linux kernel driver (cdc_acm) from a usbfs device's interfaces.\n"
 
 static volatile sig_atomic_t g_stop;
@@ -54,64 +61,30 @@ static void on_signal(int sig)
     g_stop = 1;
 }
 
-/* ---- termios <-> line coding --------------------------------------------------------------- */
-
-static const struct {
-    speed_t code;
-    uint32_t rate;
-} g_speeds[] = {
-    {B50, 50}, {B75, 75}, {B110, 110}, {B134, 134}, {B150, 150}, {B200, 200}, {B300, 300},
-    {B600, 600}, {B1200, 1200}, {B1800, 1800}, {B2400, 2400}, {B4800, 4800}, {B9600, 9600},
-    {B19200, 19200}, {B38400, 38400}, {B57600, 57600}, {B115200, 115200}, {B230400, 230400},
-    {B460800, 460800}, {B500000, 500000}, {B576000, 576000}, {B921600, 921600},
-    {B1000000, 1000000}, {B1152000, 1152000}, {B1500000, 1500000}, {B2000000, 2000000},
-    {B2500000, 2500000}, {B3000000, 3000000}, {B3500000, 3500000}, {B4000000, 4000000},
-};
-
-static uint32_t speed_rate(speed_t s)
-{
-    for (size_t i = 0; i < sizeof g_speeds / sizeof g_speeds[0]; i++)
-        if (g_speeds[i].code == s)
-            return g_speeds[i].rate;
-    return 0;
-}
-
-static speed_t rate_speed(uint32_t rate)
-{
-    for (size_t i = 0; i < sizeof g_speeds / sizeof g_speeds[0]; i++)
-        if (g_speeds[i].rate == rate)
-            return g_speeds[i].code;
-    return B9600;
-}
+/* ---- termios <-> line coding on a pty ------------------------------------------------------ */
 
 /* What the pty cannot carry (Linux's pty driver forces CS8 and clears PARENB on every
  * termios change): the data bits, and whether "no PARODD/CMSPAR" means even or none. */
 static uint8_t g_fixed_data_bits = 8;
 static uint8_t g_fixed_plain_parity = 0;   /* 0 none or 2 even */
 
-/* The line coding a termios asks for (linux-usb.md §3.5); false for B0. PARODD and CMSPAR
- * mean nothing without PARENB, so on a pty (where PARENB never shows) they are read as the
- * odd, mark and space parities the application asked for. */
+/* The line coding a pty's termios asks for (the shared mapping, owu_usbser_line_from_cflag,
+ * plus what a pty loses); false for B0. PARODD and CMSPAR mean nothing without PARENB, so
+ * on a pty (where PARENB never shows) they are read as the odd, mark and space parities the
+ * application asked for. */
 static bool termios_line(const struct termios *t, struct owu_usbser_line_coding *lc)
 {
     speed_t s = cfgetospeed(t);
     if (s == B0)
         return false;
-    lc->rate = speed_rate(s);
-    if (!lc->rate)
-        lc->rate = 9600;
-    lc->stop_bits = (t->c_cflag & CSTOPB) ? 2 : 0;
-    bool parenb = (t->c_cflag & PARENB) != 0;
-    if (parenb || (t->c_cflag & (PARODD | CMSPAR)))
-        lc->parity = (uint8_t)(((t->c_cflag & PARODD) ? 1 : 2) + ((t->c_cflag & CMSPAR) ? 2 : 0));
-    else
+    uint32_t rate = owu_usbser_speed_rate(s);
+    uint32_t cflag = t->c_cflag;
+    bool parenb = (cflag & PARENB) != 0;
+    if (cflag & (PARODD | CMSPAR))
+        cflag |= PARENB;
+    owu_usbser_line_from_cflag(cflag, rate ? rate : 9600, lc);
+    if (!(cflag & PARENB))
         lc->parity = g_fixed_plain_parity;
-    switch (t->c_cflag & CSIZE) {
-    case CS5: lc->data_bits = 5; break;
-    case CS6: lc->data_bits = 6; break;
-    case CS7: lc->data_bits = 7; break;
-    default: lc->data_bits = 8; break;
-    }
     if (!parenb && lc->data_bits == 8)   /* a pty: CS8 is forced, not chosen */
         lc->data_bits = g_fixed_data_bits;
     return true;
@@ -119,71 +92,10 @@ static bool termios_line(const struct termios *t, struct owu_usbser_line_coding 
 
 static void line_to_termios(const struct owu_usbser_line_coding *lc, struct termios *t)
 {
-    cfsetispeed(t, rate_speed(lc->rate));
-    cfsetospeed(t, rate_speed(lc->rate));
-    t->c_cflag &= ~(tcflag_t)(CSIZE | CSTOPB | PARENB | PARODD | CMSPAR);
-    t->c_cflag |= lc->data_bits == 5 ? CS5 : lc->data_bits == 6 ? CS6 : lc->data_bits == 7 ? CS7 : CS8;
-    if (lc->stop_bits == 2)
-        t->c_cflag |= CSTOPB;
-    switch (lc->parity) {
-    case 1: t->c_cflag |= PARENB | PARODD; break;
-    case 2: t->c_cflag |= PARENB; break;
-    case 3: t->c_cflag |= PARENB | PARODD | CMSPAR; break;
-    case 4: t->c_cflag |= PARENB | CMSPAR; break;
-    default: break;
-    }
-}
-
-/* "115200,8E1" / "8E1" / "115200" */
-static bool parse_line(const char *spec, struct owu_usbser_line_coding *lc)
-{
-    const char *p = spec;
-    char *end;
-    if (*p >= '0' && *p <= '9' && strchr(spec, ',')) {
-        unsigned long r = strtoul(p, &end, 10);
-        if (*end != ',' || r == 0 || r > 100000000ul)
-            return false;
-        lc->rate = (uint32_t)r;
-        p = end + 1;
-    } else if (*p >= '0' && *p <= '9' && strlen(p) > 3) {
-        unsigned long r = strtoul(p, &end, 10);
-        if (*end || r == 0 || r > 100000000ul)
-            return false;
-        lc->rate = (uint32_t)r;
-        return true;
-    }
-    if (p[0] < '5' || p[0] > '8' || !p[1])
-        return false;
-    lc->data_bits = (uint8_t)(p[0] - '0');
-    const char *par = strchr("NOEMS", p[1]);
-    if (!par || !p[1])
-        return false;
-    lc->parity = (uint8_t)(par - "NOEMS");
-    const char *st = p + 2;
-    if (strcmp(st, "1") == 0)
-        lc->stop_bits = 0;
-    else if (strcmp(st, "1.5") == 0)
-        lc->stop_bits = 1;
-    else if (strcmp(st, "2") == 0)
-        lc->stop_bits = 2;
-    else
-        return false;
-    return true;
-}
-
-static const char *line_text(const struct owu_usbser_line_coding *lc, char *buf, size_t n)
-{
-    static const char par[] = "NOEMS";
-    static const char *stop[] = {"1", "1.5", "2"};
-    snprintf(buf, n, "%u %u%c%s", lc->rate, lc->data_bits, lc->parity < 5 ? par[lc->parity] : '?',
-             lc->stop_bits < 3 ? stop[lc->stop_bits] : "?");
-    return buf;
-}
-
-static bool same_line(const struct owu_usbser_line_coding *a, const struct owu_usbser_line_coding *b)
-{
-    return a->rate == b->rate && a->stop_bits == b->stop_bits && a->parity == b->parity &&
-           a->data_bits == b->data_bits;
+    speed_t code = owu_usbser_rate_speed(lc->rate);
+    cfsetispeed(t, code ? code : B9600);
+    cfsetospeed(t, code ? code : B9600);
+    t->c_cflag = owu_usbser_cflag_with_line(t->c_cflag, lc);
 }
 
 /* ---- the link ------------------------------------------------------------------------------ */
@@ -215,6 +127,8 @@ struct bridge {
     int master;
     bool verbose;
     _Atomic bool stop;        /* set by either thread, read by both */
+    _Atomic bool crtscts;     /* the slave's termios has CRTSCTS */
+    bool rts_held;            /* reader thread: RTS dropped while the pty is full */
     int exit_code;
     pthread_mutex_t lock;     /* stderr messages and exit code */
 };
@@ -242,8 +156,19 @@ static bool master_write_all(struct bridge *b, const uint8_t *buf, size_t n)
         }
         if (w < 0 && errno != EAGAIN && errno != EINTR)
             return false;
+        if (b->crtscts && !b->rts_held) {
+            /* CRTSCTS: the program is not reading; ask the device to hold on. */
+            unsigned lines = owu_usbser_control_lines(b->port);
+            if (owu_usbser_set_control_lines(b->port, lines & ~(unsigned)OWU_USBSER_RTS) == OWU_OK)
+                b->rts_held = true;
+        }
         struct pollfd p = {b->master, POLLOUT, 0};
         poll(&p, 1, 100);
+    }
+    if (b->rts_held) {
+        unsigned lines = owu_usbser_control_lines(b->port);
+        if (owu_usbser_set_control_lines(b->port, lines | OWU_USBSER_RTS) == OWU_OK)
+            b->rts_held = false;
     }
     return n == 0;
 }
@@ -280,6 +205,7 @@ static void sync_termios(struct bridge *b, struct termios *last, bool *b0,
     if (memcmp(&t, last, sizeof t) == 0)
         return;
     *last = t;
+    b->crtscts = (t.c_cflag & CRTSCTS) != 0;
     struct owu_usbser_line_coding lc;
     bool on = termios_line(&t, &lc);
     char txt[64], dev[64];
@@ -298,7 +224,7 @@ static void sync_termios(struct bridge *b, struct termios *last, bool *b0,
         int rc = owu_usbser_set_control_lines(b->port, owu_usbser_control_lines(b->port) | OWU_USBSER_DTR);
         printf("leaving B0: DTR raised%s\n", rc == OWU_OK ? "" : " (request failed)");
     }
-    if (same_line(&lc, cur)) {
+    if (owu_usbser_same_line(&lc, cur)) {
         fflush(stdout);
         return;
     }
@@ -306,18 +232,133 @@ static void sync_termios(struct bridge *b, struct termios *last, bool *b0,
     struct owu_usbser_line_coding back;
     if (rc == OWU_OK && owu_usbser_get_line_coding(b->port, &back) == OWU_OK) {
         *cur = back;
-        printf("line coding %s (device reports %s)\n", line_text(&lc, txt, sizeof txt),
-               line_text(&back, dev, sizeof dev));
+        printf("line coding %s (device reports %s)\n", owu_usbser_line_text(&lc, txt, sizeof txt),
+               owu_usbser_line_text(&back, dev, sizeof dev));
     } else {
         *cur = lc;
-        printf("line coding %s refused by the device: %s\n", line_text(&lc, txt, sizeof txt),
+        printf("line coding %s refused by the device: %s\n", owu_usbser_line_text(&lc, txt, sizeof txt),
                owu_status_name(rc));
     }
     fflush(stdout);
 }
 
-static int run_bridge(struct owu_usbser_port *port, const char *link_arg, const char *line_arg,
-                      bool verbose)
+/* --line: sets the line coding at start. Exit code, 0 when done (or not asked). */
+static int apply_line_arg(struct owu_usbser_port *port, const char *line_arg,
+                          struct owu_usbser_line_coding *cur)
+{
+    *cur = (struct owu_usbser_line_coding){9600, 0, 0, 8};
+    owu_usbser_get_line_coding(port, cur);
+    if (!line_arg)
+        return 0;
+    struct owu_usbser_line_coding want = *cur;
+    if (!owu_usbser_parse_line(line_arg, &want)) {
+        fprintf(stderr, "openwinusb serial: --line takes RATE,DPS such as 115200,8E1, not \"%s\"\n",
+                line_arg);
+        return 2;
+    }
+    int rc = owu_usbser_set_line_coding(port, &want);
+    if (rc != OWU_OK) {
+        fprintf(stderr, "openwinusb serial: the device refused line coding %s: %s\n", line_arg,
+                owu_status_name(rc));
+        return 1;
+    }
+    owu_usbser_get_line_coding(port, cur);
+    g_fixed_data_bits = want.data_bits;
+    g_fixed_plain_parity = want.parity == 2 ? 2 : 0;
+    return 0;
+}
+
+/* The stable link to `target`: --link PATH, else <private dir>/COMn. */
+static int make_link(const struct owu_usbser_info *info, const char *link_arg, const char *target,
+                     char *link_path, size_t n)
+{
+    if (link_arg) {
+        snprintf(link_path, n, "%s", link_arg);
+    } else {
+        char dir[400];
+        if (link_dir(dir, sizeof dir) != 0)
+            return 1;
+        snprintf(link_path, n, "%s/%s", dir, info->port_name);
+    }
+    struct stat st;
+    if (lstat(link_path, &st) == 0 && S_ISLNK(st.st_mode))
+        unlink(link_path);   /* a stale link of an earlier run */
+    if (symlink(target, link_path) != 0) {
+        fprintf(stderr, "openwinusb serial: cannot create the link %s: %s\n", link_path, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+static void print_start(const struct owu_usbser_info *info, const char *link_path, const char *dev,
+                        const struct owu_usbser_line_coding *cur)
+{
+    char txt[64];
+    printf("%s: %s -> %s (%s, %s)\n", info->port_name, link_path, dev, info->location,
+           owu_usbser_line_text(cur, txt, sizeof txt));
+    fflush(stdout);
+}
+
+/* ---- the CUSE terminal ------------------------------------------------------------------- */
+
+static void print_log_line(void *ctx, const char *line)
+{
+    (void)ctx;
+    printf("%s\n", line);
+    fflush(stdout);
+}
+
+/* Serves the port as a terminal device of our own (include/openwinusb/serialtty.h). Returns
+ * the exit code, or -1 when CUSE is unavailable and `fallback` allows a pty instead. */
+static int run_cuse(struct owu_usbser_port *port, const char *link_arg, const char *tty_name,
+                    const struct owu_usbser_line_coding *cur, bool fallback)
+{
+    struct owu_usbser_info info;
+    owu_usbser_get_info(port, &info);
+    struct owu_serial_tty_options o;
+    owu_serial_tty_options_default(&o);
+    o.devname = tty_name;
+    o.log = print_log_line;
+    struct owu_serial_tty *tty = NULL;
+    owu_err err = {0};
+    int rc = owu_serial_tty_start(port, &o, &tty, &err);
+    if (rc != OWU_OK) {
+        if (fallback && (rc == OWU_E_NOTSUP || rc == OWU_E_ACCESS)) {
+            fprintf(stderr,
+                    "openwinusb serial: %s\n"
+                    "openwinusb serial: using a pseudo-terminal instead: its data bits and even parity\n"
+                    "  come from --line and it has no modem lines (docs/usbser.md)\n",
+                    err.msg);
+            return -1;
+        }
+        fprintf(stderr, "openwinusb serial: %s\n", err.msg);
+        return rc == OWU_E_INVAL ? 2 : 1;
+    }
+    char link_path[512];
+    if (make_link(&info, link_arg, owu_serial_tty_path(tty), link_path, sizeof link_path) != 0) {
+        owu_serial_tty_stop(tty);
+        return 1;
+    }
+    print_start(&info, link_path, owu_serial_tty_path(tty), cur);
+    int code = 0;
+    while (!g_stop) {
+        rc = owu_serial_tty_wait(tty, 200);
+        if (rc == OWU_E_TIMEOUT)
+            continue;
+        fprintf(stderr, "openwinusb serial: %s: %s\n", info.port_name,
+                rc == OWU_E_NODEV ? "the device went away" : "the kernel ended the CUSE connection");
+        code = rc == OWU_E_NODEV ? 3 : 1;
+        break;
+    }
+    owu_serial_tty_stop(tty);
+    unlink(link_path);
+    return code;
+}
+
+/* ---- the pty bridge ---------------------------------------------------------------------- */
+
+static int run_bridge(struct owu_usbser_port *port, const char *link_arg,
+                      struct owu_usbser_line_coding cur, bool verbose)
 {
     struct owu_usbser_info info;
     owu_usbser_get_info(port, &info);
@@ -342,30 +383,7 @@ static int run_bridge(struct owu_usbser_port *port, const char *link_arg, const 
         close(master);
         return 1;
     }
-    /* Raw like a serial port, and the device's current line coding. */
-    struct owu_usbser_line_coding cur = {9600, 0, 0, 8};
-    owu_usbser_get_line_coding(port, &cur);
-    if (line_arg) {
-        struct owu_usbser_line_coding want = cur;
-        if (!parse_line(line_arg, &want)) {
-            fprintf(stderr, "openwinusb serial: --line takes RATE,DPS such as 115200,8E1, not \"%s\"\n",
-                    line_arg);
-            close(slave);
-            close(master);
-            return 2;
-        }
-        int rc = owu_usbser_set_line_coding(port, &want);
-        if (rc != OWU_OK) {
-            fprintf(stderr, "openwinusb serial: the device refused line coding %s: %s\n", line_arg,
-                    owu_status_name(rc));
-            close(slave);
-            close(master);
-            return 1;
-        }
-        owu_usbser_get_line_coding(port, &cur);
-        g_fixed_data_bits = want.data_bits;
-        g_fixed_plain_parity = want.parity == 2 ? 2 : 0;
-    }
+    /* Raw like a serial port, at the device's current line coding. */
     struct termios t;
     tcgetattr(slave, &t);
     cfmakeraw(&t);
@@ -377,30 +395,12 @@ static int run_bridge(struct owu_usbser_port *port, const char *link_arg, const 
     fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
 
     char link_path[512];
-    if (link_arg) {
-        snprintf(link_path, sizeof link_path, "%s", link_arg);
-    } else {
-        char dir[400];
-        if (link_dir(dir, sizeof dir) != 0) {
-            close(slave);
-            close(master);
-            return 1;
-        }
-        snprintf(link_path, sizeof link_path, "%s/%s", dir, info.port_name);
-    }
-    struct stat st;
-    if (lstat(link_path, &st) == 0 && S_ISLNK(st.st_mode))
-        unlink(link_path);   /* a stale link of an earlier run */
-    if (symlink(slave_path, link_path) != 0) {
-        fprintf(stderr, "openwinusb serial: cannot create the link %s: %s\n", link_path, strerror(errno));
+    if (make_link(&info, link_arg, slave_path, link_path, sizeof link_path) != 0) {
         close(slave);
         close(master);
         return 1;
     }
-    char txt[64];
-    printf("%s: %s -> %s (%s, %s)\n", info.port_name, link_path, slave_path, info.location,
-           line_text(&cur, txt, sizeof txt));
-    fflush(stdout);
+    print_start(&info, link_path, slave_path, &cur);
 
     struct bridge b = {.port = port, .master = master, .verbose = verbose};
     pthread_mutex_init(&b.lock, NULL);
@@ -488,35 +488,49 @@ static int list_ports(struct owu_stack *stack)
     return 0;
 }
 
+enum pty_kind { PTY_AUTO, PTY_CUSE, PTY_PTS };
+
 int cmd_serial(int argc, char **argv)
 {
-    const char *name = NULL, *link = NULL, *line = NULL;
+    const char *name = NULL, *link = NULL, *line = NULL, *tty_name = NULL;
     bool pty = false, list = false, verbose = false, detach = false;
+    enum pty_kind kind = PTY_AUTO;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             fputs(SERIAL_USAGE, stdout);
             return 0;
-        } else if (strcmp(a, "--pty") == 0) {
+        } else if (strcmp(a, "--pty") == 0 || strncmp(a, "--pty=", 6) == 0) {
             pty = true;
+            const char *k = a[5] == '=' ? a + 6 : "auto";
+            if (strcmp(k, "auto") == 0)
+                kind = PTY_AUTO;
+            else if (strcmp(k, "cuse") == 0)
+                kind = PTY_CUSE;
+            else if (strcmp(k, "pts") == 0)
+                kind = PTY_PTS;
+            else {
+                fprintf(stderr, "openwinusb serial: --pty= takes auto, cuse or pts, not \"%s\"\n", k);
+                return 2;
+            }
         } else if (strcmp(a, "--list") == 0) {
             list = true;
         } else if (strcmp(a, "--detach") == 0) {
             detach = true;
         } else if (strcmp(a, "--verbose") == 0 || strcmp(a, "-v") == 0) {
             verbose = true;
-        } else if (strcmp(a, "--line") == 0) {
+        } else if (strcmp(a, "--line") == 0 || strcmp(a, "--link") == 0 || strcmp(a, "--tty-name") == 0) {
             if (i + 1 >= argc || !argv[i + 1][0]) {
-                fputs("openwinusb serial: --line needs RATE,DPS\n" SERIAL_USAGE, stderr);
+                fprintf(stderr, "openwinusb serial: %s needs a value\n" SERIAL_USAGE, a);
                 return 2;
             }
-            line = argv[++i];
-        } else if (strcmp(a, "--link") == 0) {
-            if (i + 1 >= argc || !argv[i + 1][0]) {
-                fputs("openwinusb serial: --link needs a path\n" SERIAL_USAGE, stderr);
-                return 2;
-            }
-            link = argv[++i];
+            const char *v = argv[++i];
+            if (a[2] == 't')
+                tty_name = v;
+            else if (strcmp(a, "--line") == 0)
+                line = v;
+            else
+                link = v;
         } else if (a[0] == '-') {
             fprintf(stderr, "openwinusb serial: unknown option \"%s\"\n" SERIAL_USAGE, a);
             return 2;
@@ -530,6 +544,13 @@ int cmd_serial(int argc, char **argv)
     if (!list && (!name || !pty)) {
         fputs(SERIAL_USAGE, stderr);
         return 2;
+    }
+    if (line) {   /* checked before anything is opened */
+        struct owu_usbser_line_coding probe = {9600, 0, 0, 8};
+        if (!owu_usbser_parse_line(line, &probe)) {
+            fprintf(stderr, "openwinusb serial: --line takes RATE,DPS such as 115200,8E1, not \"%s\"\n", line);
+            return 2;
+        }
     }
     struct owu_stack *stack = NULL;
     owu_err err = {0};
@@ -545,6 +566,9 @@ int cmd_serial(int argc, char **argv)
         struct owu_usbser_options o;
         owu_usbser_options_default(&o);
         o.detach_kernel_driver = detach;
+        /* The terminal decides about DTR/RTS: a CUSE terminal raises them when a program
+         * opens it (as a tty does), the pty bridge for as long as it runs. */
+        o.keep_lines = true;
         if (owu_usbser_open(stack, name, &o, &port, &err) != OWU_OK) {
             fprintf(stderr, "openwinusb serial: %s\n", err.msg);
             owu_stack_close(stack);
@@ -557,7 +581,16 @@ int cmd_serial(int argc, char **argv)
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGHUP, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
-        code = run_bridge(port, link, line, verbose);
+        struct owu_usbser_line_coding cur;
+        code = apply_line_arg(port, line, &cur);
+        if (code == 0 && kind != PTY_PTS)
+            code = run_cuse(port, link, tty_name, &cur, kind == PTY_AUTO);
+        if (code == -1 || (code == 0 && kind == PTY_PTS)) {
+            owu_usbser_set_control_lines(port, OWU_USBSER_DTR | OWU_USBSER_RTS);
+            code = run_bridge(port, link, cur, verbose);
+        }
+        if (!owu_usbser_gone(port))
+            owu_usbser_set_control_lines(port, 0);   /* the line is closed */
         owu_usbser_close(port);
     }
     owu_stack_close(stack);

@@ -199,6 +199,25 @@ int owu_usbser_purge(struct owu_usbser_port *port, unsigned flags);
 
 void owu_usbser_power_stats(struct owu_usbser_port *port, struct owu_usbser_power_stats *out);
 
+/* ---- line coding as text and as termios flags (src/drivers/usbser/usbser_line.c) ---------- */
+
+/* Parses "115200,8E1", "8E1" (rate kept) or "115200" (format kept) into *lc: data bits 5-8,
+ * parity N/O/E/M/S, stop bits 1, 1.5 or 2. false (lc unchanged) when malformed. */
+bool owu_usbser_parse_line(const char *spec, struct owu_usbser_line_coding *lc);
+/* "115200 8E1" into buf. */
+const char *owu_usbser_line_text(const struct owu_usbser_line_coding *lc, char *buf, size_t n);
+bool owu_usbser_same_line(const struct owu_usbser_line_coding *a, const struct owu_usbser_line_coding *b);
+/* A termios speed code (B9600 ...) as bits per second: 0 for B0 and unknown codes. */
+uint32_t owu_usbser_speed_rate(unsigned speed);
+/* The termios speed code of a rate, 0 when there is none (BOTHER territory). */
+unsigned owu_usbser_rate_speed(uint32_t rate);
+/* The line coding a termios c_cflag (CSIZE, CSTOPB, PARENB, PARODD, CMSPAR) asks for at
+ * `rate` bits per second, as Linux cdc-acm maps it (linux-usb.md §3.5). */
+void owu_usbser_line_from_cflag(uint32_t cflag, uint32_t rate, struct owu_usbser_line_coding *lc);
+/* cflag with its CSIZE, CSTOPB, PARENB, PARODD and CMSPAR bits describing lc (1.5 stop
+ * bits read as CSTOPB). The speed bits are left alone. */
+uint32_t owu_usbser_cflag_with_line(uint32_t cflag, const struct owu_usbser_line_coding *lc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
  * requests made before fail, and repeats usbser's purge until the request that was running
  * has completed: a purge that comes between two usbser calls of a request is not lost. */
 #include "api/win32_internal.h"
+#include "core/clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,21 +30,11 @@ static void cond_init_monotonic(pthread_cond_t *c)
     pthread_condattr_destroy(&attr);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Sleeps on c->cond (lock held) for at most ms. */
 static void wait_ms(struct owu_w32_comm *c, unsigned ms)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)ms * 1000000u;
-    ts.tv_sec += (time_t)(ns / 1000000000u);
-    ts.tv_nsec = (long)(ns % 1000000000u);
+    owu_deadline_ms(&ts, ms);
     pthread_cond_timedwait(&c->cond, &c->lock, &ts);
 }
 
@@ -133,7 +124,7 @@ static int run_read(struct owu_w32_comm *c, struct owu_w32_comm_req *r)
         has_total = t->ReadTotalTimeoutMultiplier || t->ReadTotalTimeoutConstant;
         total = (uint64_t)t->ReadTotalTimeoutMultiplier * r->len + t->ReadTotalTimeoutConstant;
     }
-    uint64_t deadline = now_ms() + total;
+    uint64_t deadline = owu_now_ms() + total;
     size_t got = 0;
     int rc = OWU_OK;
     while (got < r->len || r->len == 0) {
@@ -146,7 +137,7 @@ static int run_read(struct owu_w32_comm *c, struct owu_w32_comm_req *r)
             wait = 0;
         } else {
             if (has_total) {
-                uint64_t now = now_ms();
+                uint64_t now = owu_now_ms();
                 wait = deadline > now ? deadline - now : 0;
             }
             if (interval && got > 0 && t->ReadIntervalTimeout < wait)

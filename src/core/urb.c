@@ -29,13 +29,6 @@ static pthread_t g_timer_thread;
 static bool g_timer_ok;
 static struct owu_urb *g_cancelling;         /* URB the timer thread is cancelling, if any */
 
-uint64_t owu_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void timer_unlink_locked(struct owu_urb *urb)
 {
     for (struct owu_urb **pp = &g_timer_head; *pp; pp = &(*pp)->timer_next) {

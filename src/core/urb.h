@@ -19,6 +19,8 @@
 #include <openwinusb/error.h>
 #include <openwinusb/usb_defs.h>
 
+#include "core/clock.h"   /* owu_now_ns: the timer base */
+
 struct owu_usb_device;
 
 enum {
@@ -93,7 +95,5 @@ int owu_control_sync(struct owu_usb_device *dev, uint8_t bmRequestType, uint8_t 
 int owu_transfer_sync(struct owu_usb_device *dev, enum owu_xfer_type type, uint8_t endpoint,
                       uint8_t *data, size_t length, size_t *actual, unsigned timeout_ms);
 
-/* Monotonic clock in nanoseconds (the timer base). */
-uint64_t owu_now_ns(void);
 
 #endif

@@ -100,7 +100,7 @@ mkdir -p "$R"/{bin,sbin,proc,sys,dev,tmp,run,etc,tests,lib/modules/"$KVER"}
 cp /bin/busybox "$R/bin/busybox"
 
 # Modules in load order (dependencies first), from modules.dep.
-WANT="configfs usb-common usbcore udc-core libcomposite dummy_hcd u_serial usb_f_acm usb_f_ss_lb usb_f_hid usb_f_fs cdc-acm usbip-core usbip-host"
+WANT="configfs usb-common usbcore udc-core libcomposite dummy_hcd u_serial usb_f_acm usb_f_ss_lb usb_f_hid usb_f_fs cdc-acm usbip-core usbip-host cuse"
 # Loaded by guest_test_usbip only while it needs them (a vhci-hcd bus would otherwise sit
 # beside dummy_hcd's in every other program's view); listed in /modules-later.list.
 WANT_LATER="vhci-hcd"
@@ -167,6 +167,21 @@ peer=$BUILD/tests/kernel/guest_usbip_iso_libusb
 for t in /usr/bin/lsusb; do
     [ -x "$t" ] && copy_with_libs "$t" "$R$t"
 done
+# Python with pyserial for guest_test_serialtty (tests/kernel/guest_serialtty.py): the
+# interpreter, its libraries, and just the modules the script imports (it lists them).
+for py in "$(dirname "$0")"/guest_*.py; do
+    [ -f "$py" ] && cp "$py" "$R/tests/"
+done
+if [ -x /usr/bin/python3 ] && mods=$(/usr/bin/python3 "$(dirname "$0")/guest_serialtty.py" --list-modules 2>/dev/null); then
+    copy_with_libs /usr/bin/python3 "$R/usr/bin/python3"
+    for f in $mods; do
+        [ -f "$f" ] || continue
+        mkdir -p "$R$(dirname "$f")"
+        cp "$f" "$R$f"
+    done
+else
+    echo "run.sh: /usr/bin/python3 with pyserial (python3-serial) missing: guest_test_serialtty will fail" >&2
+fi
 mkdir -p "$R/driver"
 for inf in "$(dirname "$0")"/driver/*.inf; do
     [ -f "$inf" ] && cp "$inf" "$R/driver/"

@@ -10,6 +10,7 @@
  *           the next write or class request resumes the device and restarts the readers.
  * Only a device whose sole function is this port is suspended: a composite device with other
  * functions would need usbccgp to collect every function's idle state, which it does not. */
+#include "core/clock.h"
 #include "drivers/usbser/usbser_internal.h"
 
 #include <errno.h>
@@ -19,13 +20,7 @@ bool usbser_deadline(unsigned timeout_ms, struct timespec *ts)
 {
     if (timeout_ms == OWU_USBSER_INFINITE)
         return false;
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += (time_t)(timeout_ms / 1000u);
-    ts->tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
+    owu_deadline_ms(ts, timeout_ms);
     return true;
 }
 

@@ -1,0 +1,15 @@
+/* The one monotonic clock of the library: timestamps, and absolute deadlines for
+ * pthread_cond_timedwait on condition variables created with CLOCK_MONOTONIC. */
+#ifndef OWU_CORE_CLOCK_H
+#define OWU_CORE_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+/* CLOCK_MONOTONIC in nanoseconds / milliseconds. */
+uint64_t owu_now_ns(void);
+uint64_t owu_now_ms(void);
+/* *ts = now + ms on CLOCK_MONOTONIC. */
+void owu_deadline_ms(struct timespec *ts, unsigned ms);
+
+#endif
