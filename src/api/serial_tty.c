@@ -868,8 +868,9 @@ int owu_serial_tty_start(struct owu_usbser_port *port, const struct owu_serial_t
         struct stat st;
         snprintf(sys, sizeof sys, "/sys/class/cuse/%s", t->name);
         if (lstat(sys, &st) == 0 || lstat(t->path, &st) == 0) {
+            owu_fail(err, OWU_E_BUSY, "%s already exists (another terminal of this name?)", t->path);
             tty_free(t);
-            return owu_fail(err, OWU_E_BUSY, "%s already exists (another terminal of this name?)", t->path);
+            return OWU_E_BUSY;
         }
         const char *cuse = o.cuse_path ? o.cuse_path : "/dev/cuse";
         t->fd = open(cuse, O_RDWR | O_CLOEXEC);

@@ -509,6 +509,34 @@ static void test_pyserial_on_gadget(void)
     int status = 0;
     waitpid(py, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+    /* picocom (Debian's): 57600 6O1 with hardware flow control, an init string, exit. */
+    if (gs < 0)
+        gs = open_gadget_tty();
+    char drain[256];
+    read_until(gs, drain, sizeof drain, "\x01", 200);   /* whatever is left */
+    CHECK(access("/usr/bin/picocom", X_OK) == 0);
+    pid_t pc = fork();
+    if (pc == 0) {
+        int null = open("/dev/null", O_RDWR);
+        dup2(null, 0);
+        execl("/usr/bin/picocom", "picocom", "-q", "-b", "57600", "-d", "6", "-y", "o", "-f", "h", "-X", "-t",
+              "hello from picocom\n", LINK, (char *)NULL);
+        _exit(127);
+    }
+    read_until(gs, buf, sizeof buf, "\n", 5000);
+    CHECK_STR(buf, "hello from picocom\n");
+    waitpid(pc, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* stty (busybox) on the stable path: 38400, 7 data bits, even parity, 2 stop bits. */
+    pid_t st_pid = fork();
+    if (st_pid == 0) {
+        execl("/bin/stty", "stty", "-F", LINK, "38400", "cs7", "parenb", "-parodd", "cstopb", (char *)NULL);
+        _exit(127);
+    }
+    waitpid(st_pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    sleep_ms(200);
     if (gs >= 0)
         close(gs);
 
@@ -518,15 +546,19 @@ static void test_pyserial_on_gadget(void)
     CHECK(lstat(LINK, &st) != 0);   /* removed at exit */
     CHECK(stat(target, &st) != 0);  /* and the device with it */
     FILE *log = fopen("/tmp/owu-serial/bridge.log", "r");
-    bool line_coding = false;
+    bool by_pyserial = false, by_picocom = false, by_stty = false;
     while (log && fgets(line, sizeof line, log)) {
         printf("     [bridge] %s", line);
-        /* What f_acm answers to GET_LINE_CODING after pyserial's tcsetattr. */
-        line_coding |= strstr(line, "line coding 115200 7E1 (device reports 115200 7E1)") != NULL;
+        /* What f_acm answers to GET_LINE_CODING after each program's tcsetattr. */
+        by_pyserial |= strstr(line, "line coding 115200 7E1 (device reports 115200 7E1)") != NULL;
+        by_picocom |= strstr(line, "line coding 57600 6O1 (device reports 57600 6O1)") != NULL;
+        by_stty |= strstr(line, "line coding 38400 7E2 (device reports 38400 7E2)") != NULL;
     }
     if (log)
         fclose(log);
-    CHECK(line_coding);
+    CHECK(by_pyserial);
+    CHECK(by_picocom);
+    CHECK(by_stty);
 }
 
 int main(void)

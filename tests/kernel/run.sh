@@ -164,7 +164,7 @@ done
 # The libusb peer of guest_test_usbip (isochronous transfers through vhci-hcd).
 peer=$BUILD/tests/kernel/guest_usbip_iso_libusb
 [ -x "$peer" ] && copy_with_libs "$peer" "$R/tests/"
-for t in /usr/bin/lsusb; do
+for t in /usr/bin/lsusb /usr/bin/picocom; do
     [ -x "$t" ] && copy_with_libs "$t" "$R$t"
 done
 # Python with pyserial for guest_test_serialtty (tests/kernel/guest_serialtty.py): the
