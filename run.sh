@@ -9,7 +9,8 @@ cd "$(dirname "$0")"
 JOBS=$(nproc 2>/dev/null || echo 2)
 BUILD_PACKAGES=(build-essential cmake pkg-config usb.ids)
 TEST_PACKAGES=(clang libclang-rt-14-dev python3 python3-serial jq libusb-1.0-0-dev
-               qemu-system-x86 busybox-static cpio kmod usbip usbutils picocom)   # the last seven: kernel-in-the-loop tests
+               qemu-system-x86 busybox-static cpio kmod usbip usbutils picocom
+               screen)   # qemu-system-x86 .. picocom: kernel-in-the-loop tests
 
 log() { printf '\n== %s\n' "$*"; }
 

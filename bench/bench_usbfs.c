@@ -13,7 +13,8 @@
  *    (owu_transfer_sync / owu_control_sync on the usbfs device, no WinUSB), which tells the
  *    WinUSB layer's cost from the backend's;
  *  - serial throughput on the ACM function, both directions, the gadget's end being
- *    /dev/ttyGS0: the usbser driver (cdc_acm detached) against Linux's cdc-acm
+ *    /dev/ttyGS0: the usbser driver (cdc_acm detached), through its API and as a CUSE
+ *    terminal device (read/write/poll on /dev/ttyOWUbench), against Linux's cdc-acm
  *    (/dev/ttyACM0, after usbser hands the interfaces back).
  *
  * dummy_hcd under QEMU/TCG moves bytes as fast as the emulated CPU copies them, so the
@@ -35,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openwinusb/serialtty.h>
 #include <openwinusb/stack.h>
 #include <openwinusb/usbser.h>
 #include <openwinusb/win32/windows.h>
@@ -462,7 +464,9 @@ static double serial_run(int gadget_fd, int host_fd, struct owu_usbser_port *por
     return (double)serial_bytes / (end - t0) / 1e6;
 }
 
-static bool serial_usbser(double out[2])
+/* out[0..1]: through the usbser API; out[2..3]: through the CUSE terminal's device file
+ * (include/openwinusb/serialtty.h) with read/write/poll, like /dev/ttyACM0 below. */
+static bool serial_usbser(double out[4])
 {
     owu_err err = {0};
     struct owu_stack *stack = owu_process_stack(&err);
@@ -479,6 +483,21 @@ static bool serial_usbser(double out[2])
     if (ok) {
         out[0] = serial_run(g, -1, port, true);
         out[1] = serial_run(g, -1, port, false);
+        struct owu_serial_tty_options to;
+        owu_serial_tty_options_default(&to);
+        to.devname = "ttyOWUbench";
+        struct owu_serial_tty *tty = NULL;
+        if (owu_serial_tty_start(port, &to, &tty, &err) == OWU_OK) {
+            int h = open_raw(owu_serial_tty_path(tty));
+            if (h >= 0) {
+                out[2] = serial_run(g, h, NULL, true);
+                out[3] = serial_run(g, h, NULL, false);
+                close(h);
+            }
+            owu_serial_tty_stop(tty);
+        } else {
+            fprintf(stderr, "bench_usbfs: CUSE terminal: %s\n", err.msg);
+        }
         close(g);
     }
     owu_usbser_close(port);
@@ -566,7 +585,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     double ours[NDEPTHS][NSIZES] = {{0}}, theirs[NDEPTHS][NSIZES] = {{0}}, ctrl_ours = 0, ctrl_theirs = 0;
-    double ser_ours[2] = {0}, ser_theirs[2] = {0};
+    double ser_ours[4] = {0}, ser_theirs[2] = {0};
     char libusb_version[32] = "?";
     uint8_t *bufs[2 * MAXDEPTH];
     for (int i = 0; i < 2 * MAXDEPTH; i++) {
@@ -632,22 +651,23 @@ int main(int argc, char **argv)
     cell(ctrl_core, 1);
     cell(ctrl_theirs, 1);
     ratio(ctrl_ours, ctrl_theirs, false);
-    printf("%-44s %9s %9s %9s %8s\n", "serial (ACM <-> /dev/ttyGS0), MB/s", "usbser", "", "cdc-acm", "ratio");
+    printf("%-44s %9s %9s %9s %8s\n", "serial (ACM <-> /dev/ttyGS0), MB/s", "usbser", "(CUSE)", "cdc-acm", "ratio");
     printf("%-44s", "  host to gadget");
     cell(ser_ours[0], 2);
-    printf(" %9s", "");
+    cell(ser_ours[2], 2);
     cell(ser_theirs[0], 2);
     ratio(ser_ours[0], ser_theirs[0], true);
     printf("%-44s", "  gadget to host");
     cell(ser_ours[1], 2);
-    printf(" %9s", "");
+    cell(ser_ours[3], 2);
     cell(ser_theirs[1], 2);
     ratio(ser_ours[1], ser_theirs[1], true);
     if (serial_disorder)
         printf("(serial: data arrived out of order in at least one run; its number is still shown)\n");
     failed |= serial_disorder;
     printf("(ratio: ours / theirs for throughput, theirs / ours for latency: above 1 = openwinusb faster; "
-           "(core): openwinusb's URB core without WinUSB; libusb %s; serial %zu KiB per direction)\n", libusb_version, serial_bytes >> 10);
+           "(core): openwinusb's URB core without WinUSB; (CUSE): the same port as a terminal device "
+           "(/dev/ttyOWU*), read/write like /dev/ttyACM0; libusb %s; serial %zu KiB per direction)\n", libusb_version, serial_bytes >> 10);
     for (int i = 0; i < 2 * MAXDEPTH; i++)
         free(bufs[i]);
     owu_process_stack_reset();

@@ -3,7 +3,9 @@
 # cdc-acm model; pyserial (Debian's python3-serial) opens the printed pty path, sets
 # 115200 8E1, loops patterned bytes through the device and back, changes parity and stop
 # bits and drops to B0; the bridge's log shows what the device (the model) reports for each,
-# and that pyserial's input flush (tcflush on the slave) purged the port's receive buffer.
+# and that pyserial's input flush (tcflush on the slave) purged the port's receive buffer;
+# then picocom sets odd parity and two stop bits through the same path, and GNU screen
+# (detached) sets 19200 and sends text that comes back through the device.
 # usage: cli_serial.sh OPENWINUSB_BINARY DATA_DIR
 set -u
 CLI=$1
@@ -96,6 +98,34 @@ termios.tcsetattr(s.fd, termios.TCSANOW, a)
 time.sleep(0.3)
 s.close()
 EOF
+
+# picocom (Debian's) on the same path: odd parity and two stop bits survive the pty (PARODD,
+# CSTOPB), its data bits do not (CS8 forced; --line's 8 stay). (Its init string reaching a
+# device is checked in the VM, tests/kernel/guest_test_serialtty.c: here picocom's exit
+# flushes the loopback's echo.)
+command -v picocom >/dev/null 2>&1 || fail "picocom is not installed (Debian package picocom; run.sh installs it)"
+timeout 20 picocom -q -b 57600 -d 7 -y o -p 2 -X -t "hello from picocom" "$LINK" </dev/null ||
+    fail "picocom failed on $LINK"
+for _ in $(seq 1 100); do grep -qF "line coding 57600 8O2" "$WORK/log" && break; sleep 0.05; done
+grep -qF "line coding 57600 8O2 (device reports 57600 8O2)" "$WORK/log" ||
+    fail "picocom's settings did not reach the device: $(cat "$WORK/log")"
+
+# GNU screen (Debian's), detached, on the same path at 19200: what is typed into its window
+# goes to the device, comes back from the model's loopback and shows in screen's log.
+command -v screen >/dev/null 2>&1 || fail "screen is not installed (Debian package screen; run.sh installs it)"
+mkdir -m 700 "$WORK/screens"
+export SCREENDIR=$WORK/screens TERM=${TERM:-vt100}
+[ "$TERM" = dumb ] && export TERM=vt100
+screen -dmS owu-cli-serial -L -Logfile "$WORK/screen.log" "$LINK" 19200,cs8 || fail "screen did not start"
+for _ in $(seq 1 100); do grep -qF "line coding 19200" "$WORK/log" && break; sleep 0.05; done
+screen -S owu-cli-serial -X logfile flush 0
+screen -S owu-cli-serial -X stuff "hello from screen"
+for _ in $(seq 1 100); do grep -qF "hello from screen" "$WORK/screen.log" 2>/dev/null && break; sleep 0.05; done
+screen -S owu-cli-serial -X quit
+grep -qF "hello from screen" "$WORK/screen.log" || fail "screen's text did not come back: $(cat -v "$WORK/screen.log" 2>&1)"
+# screen sets its own c_cflag (no PARODD, CSTOPB): 8 bits and even parity from --line.
+grep -qF "line coding 19200 8E1 (device reports 19200 8E1)" "$WORK/log" ||
+    fail "screen's rate did not reach the device: $(cat "$WORK/log")"
 
 kill "$BRIDGE"; wait "$BRIDGE"; BRIDGE=""
 [ ! -e "$LINK" ] || fail "the link should be removed at exit"

@@ -40,9 +40,10 @@ struct owu_serial_tty;
 struct owu_serial_tty_options {
     const char *devname;      /* device name below /dev; NULL: "ttyOWU<n>" for port COMn */
     const char *cuse_path;    /* NULL: "/dev/cuse" */
-    int cuse_fd;              /* >= 0: an already open channel speaking the CUSE protocol
-                               * (tests); the device node is then not waited for. -1: open
-                               * cuse_path */
+    int cuse_fd;              /* >= 0: an already open channel speaking the CUSE protocol,
+                               * one request per read (tests use a SOCK_SEQPACKET pair); the
+                               * terminal owns it from a successful start and the device node
+                               * is not waited for. -1: open cuse_path */
     size_t rx_buffer_size;    /* bytes held for readers; 0: 64 KiB */
     size_t tx_buffer_size;    /* bytes queued for the device; 0: 64 KiB */
     unsigned node_timeout_ms; /* wait for /dev/NAME to appear; 0: 3000 */

@@ -28,6 +28,7 @@
 #define DEFAULT_BUFFER (64u * 1024u)
 #define CHANNEL_MAX_IO (64u * 1024u)   /* max_read / max_write we ask for */
 #define IO_CHUNK 16384u
+#define TX_CHUNK (64u * 1024u)
 #define THREAD_TICK_MS 250u            /* port calls wait at most this long, so stop is prompt */
 
 void owu_tty_log(struct owu_serial_tty *t, const char *fmt, ...)
@@ -394,14 +395,20 @@ void owu_tty_flush_tx_locked(struct owu_serial_tty *t)
 static void *tx_main(void *arg)
 {
     struct owu_serial_tty *t = arg;
-    uint8_t buf[IO_CHUNK];
+    /* Up to 64 KiB per write: usbser splits it into several bulk transfers in flight. */
+    size_t cap = t->tx_cap < TX_CHUNK ? t->tx_cap : TX_CHUNK;
+    uint8_t *buf = malloc(cap);
     pthread_mutex_lock(&t->lock);
+    if (!buf) {
+        owu_tty_log(t, "writer: out of memory");
+        mark_gone_locked(t);
+    }
     while (!t->stopping && !t->gone) {
         if (!t->tx_len || t->tx_stopped) {
             pthread_cond_wait(&t->cond, &t->lock);
             continue;
         }
-        size_t n = t->tx_len < sizeof buf ? t->tx_len : sizeof buf;
+        size_t n = t->tx_len < cap ? t->tx_len : cap;
         size_t first = t->tx_cap - t->tx_head < n ? t->tx_cap - t->tx_head : n;
         memcpy(buf, t->tx + t->tx_head, first);
         memcpy(buf + first, t->tx, n - first);
@@ -439,6 +446,7 @@ static void *tx_main(void *arg)
     pthread_cond_broadcast(&t->cond);
     pthread_mutex_unlock(&t->lock);
     owu_tty_wake(t);
+    free(buf);
     return NULL;
 }
 
