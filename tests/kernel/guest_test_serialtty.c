@@ -88,6 +88,20 @@ static void print_log(void *ctx, const char *line)
     printf("     [tty] %s\n", line);
 }
 
+/* Opens the terminal (raw: cfmakeraw first); -1 (and a failed check) when it cannot. */
+static int open_dev(int flags, bool raw)
+{
+    int fd = open(DEV, O_RDWR | O_NOCTTY | flags);
+    CHECK(fd >= 0);
+    if (fd >= 0 && raw) {
+        struct termios t;
+        tcgetattr(fd, &t);
+        cfmakeraw(&t);
+        tcsetattr(fd, TCSANOW, &t);
+    }
+    return fd;
+}
+
 static void test_cuse_available(void)
 {
     struct stat st;
@@ -122,8 +136,7 @@ static void test_start_virtual(void)
 static void test_termios_reaches_device(void)
 {
     CHECK_INT(owu_cdc_acm_control_lines(model()), 0);
-    int fd = open(DEV, O_RDWR | O_NOCTTY);
-    CHECK(fd >= 0);
+    int fd = open_dev(0, false);
     if (fd < 0)
         return;
     CHECK(isatty(fd));
@@ -205,8 +218,7 @@ static void *set_state_later(void *arg)
 
 static void test_modem_lines(void)
 {
-    int fd = open(DEV, O_RDWR | O_NOCTTY);
-    CHECK(fd >= 0);
+    int fd = open_dev(0, false);
     if (fd < 0)
         return;
     CHECK_OK(owu_cdc_acm_set_serial_state(model(), 0), NULL);
@@ -254,8 +266,7 @@ static void on_alarm(int sig)
 
 static void test_interrupted_wait(void)
 {
-    int fd = open(DEV, O_RDWR | O_NOCTTY);
-    CHECK(fd >= 0);
+    int fd = open_dev(0, false);
     if (fd < 0)
         return;
     struct sigaction sa;
@@ -287,14 +298,11 @@ static uint8_t pattern(size_t i)
 
 static void test_loopback_poll(void)
 {
-    int fd = open(DEV, O_RDWR | O_NOCTTY | O_NONBLOCK);
-    CHECK(fd >= 0);
+    int fd = open_dev(O_NONBLOCK, true);
     if (fd < 0)
         return;
     struct termios t;
     tcgetattr(fd, &t);
-    cfmakeraw(&t);
-    tcsetattr(fd, TCSANOW, &t);
     tcflush(fd, TCIOFLUSH);
     uint8_t b;
     errno = 0;
@@ -353,14 +361,9 @@ static void *unplug_later(void *arg)
 
 static void test_surprise_removal(void)
 {
-    int fd = open(DEV, O_RDWR | O_NOCTTY);
-    CHECK(fd >= 0);
+    int fd = open_dev(0, true);
     if (fd < 0)
         return;
-    struct termios t;
-    tcgetattr(fd, &t);
-    cfmakeraw(&t);
-    tcsetattr(fd, TCSANOW, &t);
     tcflush(fd, TCIFLUSH);
     /* Unplugged from another thread while this one sleeps in read(2). */
     pthread_t th;
