@@ -309,7 +309,7 @@ static void print_log_line(void *ctx, const char *line)
 }
 
 /* Serves the port as a terminal device of our own (include/openwinusb/serialtty.h). Returns
- * the exit code, or -1 when CUSE is unavailable and `fallback` allows a pty instead. */
+ * the exit code, or -1 when the CUSE terminal cannot start and `fallback` allows a pty. */
 static int run_cuse(struct owu_usbser_port *port, const char *link_arg, const char *tty_name,
                     const struct owu_usbser_line_coding *cur, bool fallback)
 {
@@ -323,7 +323,7 @@ static int run_cuse(struct owu_usbser_port *port, const char *link_arg, const ch
     owu_err err = {0};
     int rc = owu_serial_tty_start(port, &o, &tty, &err);
     if (rc != OWU_OK) {
-        if (fallback && (rc == OWU_E_NOTSUP || rc == OWU_E_ACCESS)) {
+        if (fallback && rc != OWU_E_INVAL) {   /* a bad --tty-name is the user's to fix */
             fprintf(stderr,
                     "openwinusb serial: %s\n"
                     "openwinusb serial: using a pseudo-terminal instead: its data bits and even parity\n"

@@ -106,7 +106,11 @@ struct owu_devnode {
     /* The device the node describes: devices and their functions share one devinfo
      * (owned by the OWU_NODE_DEVICE node; owu_devnode_free frees it only for that kind). */
     struct owu_devinfo *info;
-    void *bus_device;            /* the live device behind it, NULL for files */
+    /* The live device behind a device node (NULL for files and function nodes): a reference
+     * the stack takes when it builds the node and drops when its hotplug path removes it
+     * (src/core/stack.c); owu_devnode_free leaves it alone, so only the stack frees such
+     * nodes. */
+    void *bus_device;
 
     struct owu_devnode *parent;
     struct owu_devnode *first_child;
