@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <time.h>
@@ -667,6 +668,77 @@ static void test_crtscts(void)
     teardown();
 }
 
+static double cpu_seconds(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+           ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+/* Waiting requests that must not be stranded: a writer blocked on a full queue when the
+ * output is flushed, the follow-up request of a large read, reads queued behind others. */
+static void test_waiters_not_stranded(void)
+{
+    if (!setup(0)) {
+        CHECK(!"setup");
+        teardown();
+        return;
+    }
+    CHECK_INT(k_open(0), 0);
+    int e = 1;
+    uint8_t buf[70000];
+    size_t n = 0;
+    /* Output stopped (TCOOFF), the queue filled, a writer waits; TCFLSH(TCOFLUSH) lets it in. */
+    CHECK_INT(k_ioctl(TCXONC, TCOOFF, NULL, 0, NULL, 0), 0);
+    static uint8_t big[65536];
+    uint32_t w = 0;
+    CHECK_INT(k_write(big, sizeof big, 0, &w), 0);
+    CHECK_INT(w, sizeof big);
+    struct fuse_write_in wi = {.fh = 1, .size = 100};
+    uint64_t wu = k_send(FUSE_WRITE, 0, &wi, sizeof wi, big, 100);
+    CHECK_INT(k_reply(wu, 200, &e, buf, &n), 0);   /* waits for room */
+    CHECK_INT(k_ioctl(TCFLSH, TCOFLUSH, NULL, 0, NULL, 0), 0);
+    CHECK_INT(k_reply(wu, 2000, &e, buf, &n), 1);
+    CHECK_INT(e, 0);
+    struct fuse_write_out wo;
+    memcpy(&wo, buf, sizeof wo);
+    CHECK_INT(wo.size, 100);
+    CHECK_INT(k_ioctl(TCXONC, TCOON, NULL, 0, NULL, 0), 0);
+    CHECK_INT(k_ioctl(TCSBRK, 1, NULL, 0, NULL, 0), 0);   /* tcdrain: the 100 bytes went out */
+    CHECK_INT(k_ioctl(TCFLSH, TCIFLUSH, NULL, 0, NULL, 0), 0);
+    sleep_ms(100);
+    CHECK_INT(k_ioctl(TCFLSH, TCIFLUSH, NULL, 0, NULL, 0), 0);   /* the echo is gone too */
+
+    /* A follow-up request of a large read (offset > 0) answers with what is there. */
+    struct fuse_read_in ri = {.fh = 1, .offset = 65536, .size = 65536};
+    uint64_t u = k_send(FUSE_READ, 0, &ri, sizeof ri, NULL, 0);
+    CHECK_INT(k_reply(u, 1000, &e, buf, &n), 1);
+    CHECK_INT(e, 0);
+    CHECK_INT(n, 0);
+
+    /* A read waits (VMIN 1); a second one with a VTIME timer waits behind it. The loop must
+     * not spin on the second one's timer meanwhile. */
+    uint64_t first = k_read_async(10, 0);
+    struct kterm k;
+    CHECK_INT(k_ioctl(TCGETS, 0x2000, NULL, 0, &k, 36), 0);
+    k.cc[VMIN] = 0;
+    k.cc[VTIME] = 1;
+    CHECK_INT(k_ioctl(TCSETS, 0x2000, &k, 36, NULL, 0), 0);
+    uint64_t second = k_read_async(10, 0);
+    double c0 = cpu_seconds();
+    sleep_ms(600);
+    double used = cpu_seconds() - c0;
+    printf("     CPU while two reads wait: %.3f s in 0.6 s\n", used);
+    CHECK(used < 0.3);
+    CHECK_INT(k_write("z", 1, 0, &w), 0);   /* answers the first, then the second times out */
+    CHECK_INT(k_reply(first, 3000, &e, buf, &n), 1);
+    CHECK_INT(n, 1);
+    CHECK_INT(k_reply(second, 3000, &e, buf, &n), 1);
+    CHECK_INT(n, 0);
+    teardown();
+}
+
 static void test_bad_options(void)
 {
     struct owu_serial_tty_options o;
@@ -700,6 +772,7 @@ int main(void)
     RUN(test_serial_state_and_waits);
     RUN(test_data_poll_and_reads);
     RUN(test_crtscts);
+    RUN(test_waiters_not_stranded);
     RUN(test_bad_options);
     return check_report();
 }

@@ -125,7 +125,9 @@ static void queue_fail(struct owu_serial_tty *t, struct tty_queue *q, int error)
 {
     struct tty_req *r;
     while ((r = queue_pop(q)) != NULL) {
-        if (r->kind == REQ_WRITE && r->done) {
+        if (!r->unique) {
+            /* one of ours (the HUPCL hangup): nobody waits for an answer */
+        } else if (r->kind == REQ_WRITE && r->done) {
             struct fuse_write_out o = {.size = (uint32_t)r->done};
             struct iovec v = {&o, sizeof o};
             owu_tty_reply(t, r->unique, 0, &v, 1);
@@ -202,8 +204,10 @@ static void serve_reads_locked(struct owu_serial_tty *t, bool arrived, uint64_t 
             req_free(r);
             continue;
         }
-        if (r->vmin && r->vtime && t->rx_len && (arrived || !r->deadline_ms))
+        if (r->vmin && r->vtime && t->rx_len && (arrived || !r->deadline_ms)) {
             r->deadline_ms = now + 100u * r->vtime;
+            owu_tty_wake(t);   /* the loop's poll timeout follows the new deadline */
+        }
         if (r->deadline_ms && now >= r->deadline_ms) {
             queue_pop(&t->reads);
             reply_rx_locked(t, r->unique, r->size);   /* may be 0 bytes: VTIME expired */
@@ -221,6 +225,13 @@ static void handle_read(struct owu_serial_tty *t, uint64_t unique, const struct 
     if (!lock_alive(t, unique))
         return;
     /* Canonical mode is not emulated: such a read returns what has arrived. */
+    if (in->offset != 0) {
+        /* The kernel splits a large read into requests of max_read bytes and goes on while
+         * they come back full; a follow-up must not wait: what is there ends the read. */
+        reply_rx_locked(t, unique, size);
+        pthread_mutex_unlock(&t->lock);
+        return;
+    }
     bool canon = (t->term.c_lflag & ICANON) != 0;
     unsigned vmin = canon ? 1 : t->term.c_cc[VMIN];
     unsigned vtime = canon ? 0 : t->term.c_cc[VTIME];
@@ -257,12 +268,24 @@ static void handle_read(struct owu_serial_tty *t, uint64_t unique, const struct 
     pthread_mutex_unlock(&t->lock);
 }
 
-void owu_tty_flush_rx_locked(struct owu_serial_tty *t)
+static void flush_rx_locked(struct owu_serial_tty *t)
 {
     t->rx_head = t->rx_len = 0;
     pthread_cond_broadcast(&t->cond);
     if (t->rts_flow_off)
         owu_tty_wake(t);
+}
+
+void owu_tty_flush_input(struct owu_serial_tty *t)
+{
+    /* The rx thread may hold bytes it read before this flush and not yet stored: the
+     * generation tells it to drop them. A read of its still waiting is aborted, so bytes
+     * arriving after the flush come through a read started under the new generation. */
+    pthread_mutex_lock(&t->lock);
+    t->rx_gen++;
+    flush_rx_locked(t);
+    pthread_mutex_unlock(&t->lock);
+    owu_usbser_purge(t->port, OWU_USBSER_PURGE_RX | OWU_USBSER_PURGE_ABORT_READ);
 }
 
 static void *rx_main(void *arg)
@@ -276,6 +299,7 @@ static void *rx_main(void *arg)
             continue;
         }
         size_t room = t->rx_cap - t->rx_len;
+        unsigned gen = t->rx_gen;
         pthread_mutex_unlock(&t->lock);
         size_t got = 0;
         int rc = owu_usbser_read(t->port, buf, room < sizeof buf ? room : sizeof buf, THREAD_TICK_MS, &got);
@@ -284,8 +308,8 @@ static void *rx_main(void *arg)
             mark_gone_locked(t);
             break;
         }
-        if (rc != OWU_OK || !got)
-            continue;
+        if (rc != OWU_OK || !got || gen != t->rx_gen)
+            continue;   /* (a flush while reading: these bytes are older than it) */
         /* Only this thread adds to rx, so the room measured above is still there. */
         size_t tail = (t->rx_head + t->rx_len) % t->rx_cap;
         size_t first = t->rx_cap - tail < got ? t->rx_cap - tail : got;
@@ -306,7 +330,7 @@ static void *rx_main(void *arg)
 /* ---- writes ---------------------------------------------------------------------------- */
 
 /* Copies up to n bytes into tx; returns how many fitted. */
-static size_t tx_put_locked(struct owu_serial_tty *t, const uint8_t *p, size_t n)
+size_t owu_tty_tx_put_locked(struct owu_serial_tty *t, const uint8_t *p, size_t n)
 {
     size_t room = t->tx_cap - t->tx_len;
     if (n > room)
@@ -333,7 +357,7 @@ static void serve_writes_locked(struct owu_serial_tty *t)
 {
     struct tty_req *r;
     while ((r = t->writes.head) != NULL) {
-        r->done += tx_put_locked(t, r->data + r->done, r->size - r->done);
+        r->done += owu_tty_tx_put_locked(t, r->data + r->done, r->size - r->done);
         if (r->done < r->size)
             break;
         queue_pop(&t->writes);
@@ -354,7 +378,7 @@ static void handle_write(struct owu_serial_tty *t, uint64_t unique, const struct
     if (!lock_alive(t, unique))
         return;
     /* Writes are queued in the order they came: none overtakes a waiting one. */
-    size_t put = t->writes.head ? 0 : tx_put_locked(t, data, size);
+    size_t put = t->writes.head ? 0 : owu_tty_tx_put_locked(t, data, size);
     if (put == size) {
         reply_written(t, unique, size);
     } else if (nonblock) {
@@ -390,6 +414,9 @@ void owu_tty_flush_tx_locked(struct owu_serial_tty *t)
 {
     t->tx_head = t->tx_len = 0;
     pthread_cond_broadcast(&t->cond);
+    serve_writes_locked(t);   /* waiting writers go on into the room made */
+    owu_tty_notify_poll_locked(t);
+    owu_tty_wake(t);          /* drains */
 }
 
 static void *tx_main(void *arg)
@@ -512,8 +539,12 @@ static void handle_open(struct owu_serial_tty *t, uint64_t unique, const struct 
     bool first = t->opens++ == 0;
     uint64_t fh = ++t->next_fh;
     pthread_mutex_unlock(&t->lock);
-    if (first)
+    if (first) {
+        /* What came while nobody had it open is not this user's: a closed serial port
+         * drops its input. */
+        owu_tty_flush_input(t);
         owu_tty_first_open(t);
+    }
     struct fuse_open_out o = {.fh = fh, .open_flags = FOPEN_DIRECT_IO | FOPEN_NONSEEKABLE | FOPEN_STREAM};
     struct iovec v = {&o, sizeof o};
     owu_tty_reply(t, unique, 0, &v, 1);
@@ -647,18 +678,14 @@ static void handle_request(struct owu_serial_tty *t, const uint8_t *buf, size_t 
 #undef NEED
 }
 
-/* Milliseconds until the earliest VTIME timer, -1 for none. */
+/* Milliseconds until the VTIME timer of the first waiting read (the only one served), -1
+ * for none. */
 static int next_timeout_locked(struct owu_serial_tty *t, uint64_t now)
 {
-    int best = -1;
-    for (struct tty_req *r = t->reads.head; r; r = r->next) {
-        if (!r->deadline_ms)
-            continue;
-        int ms = r->deadline_ms <= now ? 0 : (int)(r->deadline_ms - now);
-        if (best < 0 || ms < best)
-            best = ms;
-    }
-    return best;
+    const struct tty_req *r = t->reads.head;
+    if (!r || !r->deadline_ms)
+        return -1;
+    return r->deadline_ms <= now ? 0 : (int)(r->deadline_ms - now);
 }
 
 static void *loop_main(void *arg)
@@ -802,7 +829,7 @@ static int wait_node(struct owu_serial_tty *t, unsigned timeout_ms, owu_err *err
 
 static void tty_free(struct owu_serial_tty *t)
 {
-    if (t->fd >= 0)
+    if (t->fd >= 0 && !t->fd_borrowed)
         close(t->fd);
     if (t->wake[0] >= 0)
         close(t->wake[0]);
@@ -871,6 +898,7 @@ int owu_serial_tty_start(struct owu_usbser_port *port, const struct owu_serial_t
     bool test_channel = o.cuse_fd >= 0;
     if (test_channel) {
         t->fd = o.cuse_fd;
+        t->fd_borrowed = true;   /* the caller's until the terminal runs */
     } else {
         char sys[128];
         struct stat st;
@@ -895,8 +923,6 @@ int owu_serial_tty_start(struct owu_usbser_port *port, const struct owu_serial_t
     if (rc == OWU_OK && !test_channel)
         rc = wait_node(t, o.node_timeout_ms ? o.node_timeout_ms : 3000, err);
     if (rc != OWU_OK) {
-        if (test_channel)
-            t->fd = -1;   /* the caller's */
         tty_free(t);
         return rc;
     }
@@ -912,6 +938,7 @@ int owu_serial_tty_start(struct owu_usbser_port *port, const struct owu_serial_t
         }
         t->threads[i] = true;
     }
+    t->fd_borrowed = false;   /* ours now: closed at stop */
     *out = t;
     return OWU_OK;
 }

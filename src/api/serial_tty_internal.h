@@ -53,6 +53,7 @@ struct tty_req {
     unsigned vmin, vtime;      /* READ: as when the read arrived */
     uint32_t mask;             /* MIWAIT: TIOCM_ bits */
     unsigned break_ms;         /* DRAIN: then SEND_BREAK this long (tcsendbreak) */
+    bool hangup;               /* DRAIN (unique 0, ours): then drop DTR/RTS if still closed */
     struct owu_usbser_counters snap;   /* MIWAIT: counts when the wait began */
     struct owu_ktermios term;  /* SETW: the termios to apply once output drained */
     bool flush_input;          /* SETW: TCSETSF */
@@ -66,6 +67,7 @@ struct tty_queue {
 struct owu_serial_tty {
     struct owu_usbser_port *port;
     int fd;                    /* the CUSE channel */
+    bool fd_borrowed;          /* the caller's (options.cuse_fd) until start succeeded */
     int wake[2];               /* pipe: wakes the loop thread */
     char name[64];             /* "ttyOWU3" */
     char path[96];             /* "/dev/ttyOWU3" */
@@ -91,6 +93,7 @@ struct owu_serial_tty {
     unsigned opens;
     uint64_t next_fh;
     uint16_t winsize[4];       /* TIOCGWINSZ / TIOCSWINSZ */
+    unsigned rx_gen;           /* bumped by each input flush */
     uint8_t *rx;               /* ring: bytes for readers */
     size_t rx_cap, rx_head, rx_len;
     uint8_t *tx;               /* ring: bytes for the device */
@@ -108,9 +111,12 @@ void owu_tty_wake(struct owu_serial_tty *t);
 void owu_tty_reply(struct owu_serial_tty *t, uint64_t unique, int error, const struct iovec *iov, int n);
 void owu_tty_reply_err(struct owu_serial_tty *t, uint64_t unique, int error);
 void owu_tty_queue_push(struct tty_queue *q, struct tty_req *r);
-/* With lock held: drops what readers have not read / what waits for the device. */
-void owu_tty_flush_rx_locked(struct owu_serial_tty *t);
+/* Drops what readers have not read, here and in the port (lock not held). */
+void owu_tty_flush_input(struct owu_serial_tty *t);
+/* With lock held: drops what waits for the device. */
 void owu_tty_flush_tx_locked(struct owu_serial_tty *t);
+/* With lock held: queues up to n bytes for the device; returns how many fitted. */
+size_t owu_tty_tx_put_locked(struct owu_serial_tty *t, const uint8_t *p, size_t n);
 /* With lock held: wakes poll handles waiting for a change. */
 void owu_tty_notify_poll_locked(struct owu_serial_tty *t);
 

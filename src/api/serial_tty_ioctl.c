@@ -173,14 +173,6 @@ static void apply_termios(struct owu_serial_tty *t, const struct owu_ktermios *n
     pthread_mutex_unlock(&t->lock);
 }
 
-static void flush_input(struct owu_serial_tty *t)
-{
-    owu_usbser_purge(t->port, OWU_USBSER_PURGE_RX);
-    pthread_mutex_lock(&t->lock);
-    owu_tty_flush_rx_locked(t);
-    pthread_mutex_unlock(&t->lock);
-}
-
 static void flush_output(struct owu_serial_tty *t)
 {
     pthread_mutex_lock(&t->lock);
@@ -210,17 +202,35 @@ void owu_tty_first_open(struct owu_serial_tty *t)
     push_lines(t);
 }
 
+/* HUPCL: DTR and RTS drop once what the last user wrote has gone out (a tty waits for its
+ * output before hanging up), unless someone opened the terminal again meanwhile. */
+static void hang_up(struct owu_serial_tty *t)
+{
+    pthread_mutex_lock(&t->lock);
+    bool closed = t->opens == 0;
+    if (closed)
+        t->lines &= ~(unsigned)(OWU_USBSER_DTR | OWU_USBSER_RTS);
+    pthread_mutex_unlock(&t->lock);
+    if (closed)
+        push_lines(t);
+}
+
 void owu_tty_last_close(struct owu_serial_tty *t)
 {
     pthread_mutex_lock(&t->lock);
     bool hup = (t->term.c_cflag & HUPCL) != 0;
-    if (hup)
-        t->lines &= ~(unsigned)(OWU_USBSER_DTR | OWU_USBSER_RTS);
     t->tx_stopped = false;
     pthread_cond_broadcast(&t->cond);
+    bool busy = t->tx_len || t->tx_inflight || t->writes.head || t->drains.head;
+    struct tty_req *r = hup && busy ? calloc(1, sizeof *r) : NULL;
+    if (r) {
+        r->kind = REQ_DRAIN;
+        r->hangup = true;   /* unique 0: answered to nobody */
+        owu_tty_queue_push(&t->drains, r);
+    }
     pthread_mutex_unlock(&t->lock);
-    if (hup)
-        push_lines(t);
+    if (hup && !r)
+        hang_up(t);
 }
 
 void owu_tty_flow(struct owu_serial_tty *t)
@@ -331,7 +341,7 @@ static void set_termios(struct owu_serial_tty *t, uint64_t unique, uint32_t cmd,
         return;
     }
     if (flush)
-        flush_input(t);
+        owu_tty_flush_input(t);
     apply_termios(t, &nt);
     reply_ioctl(t, unique, 0, NULL, 0);
 }
@@ -371,12 +381,15 @@ void owu_tty_service_locked(struct owu_serial_tty *t)
         int result = 0;
         if (r->kind == REQ_SETW) {
             if (r->flush_input)
-                flush_input(t);
+                owu_tty_flush_input(t);
             apply_termios(t, &r->term);
+        } else if (r->hangup) {
+            hang_up(t);
         } else if (r->break_ms) {
             result = send_break(t, r->break_ms);
         }
-        reply_ioctl(t, r->unique, result, NULL, 0);
+        if (r->unique)
+            reply_ioctl(t, r->unique, result, NULL, 0);
         free(r);
         pthread_mutex_lock(&t->lock);
     }
@@ -548,7 +561,7 @@ void owu_tty_ioctl(struct owu_serial_tty *t, uint64_t unique, const uint8_t *p, 
             return;
         }
         if (arg == TCIFLUSH || arg == TCIOFLUSH)
-            flush_input(t);
+            owu_tty_flush_input(t);
         if (arg == TCOFLUSH || arg == TCIOFLUSH)
             flush_output(t);
         owu_tty_log(t, "%s flushed", arg == TCIFLUSH ? "input" : arg == TCOFLUSH ? "output" : "input and output");
@@ -572,12 +585,12 @@ void owu_tty_ioctl(struct owu_serial_tty *t, uint64_t unique, const uint8_t *p, 
             pthread_cond_broadcast(&t->cond);
             pthread_mutex_unlock(&t->lock);
         } else if (arg == TCIOFF || arg == TCION) {
+            /* The STOP / START character joins the output queue (never blocking this thread
+             * on the device); a full queue refuses it. */
             pthread_mutex_lock(&t->lock);
             uint8_t c = t->term.c_cc[arg == TCIOFF ? VSTOP : VSTART];
+            result = owu_tty_tx_put_locked(t, &c, 1) == 1 ? 0 : -EAGAIN;
             pthread_mutex_unlock(&t->lock);
-            size_t w = 0;   /* the STOP / START character goes out ahead of the queue */
-            int rc = owu_usbser_write(t->port, &c, 1, 1000, &w);
-            result = rc == OWU_OK ? 0 : -EIO;
         } else {
             result = -EINVAL;
         }
