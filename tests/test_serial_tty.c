@@ -28,8 +28,7 @@
 
 #include "check.h"
 #include "devices/models.h"
-#include "hcd/hcd.h"
-#include "hcd/vbus.h"
+#include "model_fixture.h"
 
 #define TCGETS2_ _IOR('T', 0x2A, struct kterm)
 #define TCSETS2_ _IOW('T', 0x2B, struct kterm)
@@ -55,27 +54,12 @@ static struct stash {
     uint8_t buf[4096];
 } g_stash[8];
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+#define now_ms fx_now_ms
+#define sleep_ms fx_sleep_ms
 
 static struct owu_vdev *model(void)
 {
-    owu_stack_lock(g_stack);
-    struct owu_devnode *n = owu_stack_find(g_stack, "virtual:1-1");
-    struct owu_usb_device *d = n ? n->bus_device : NULL;
-    struct owu_vdev *vd = d ? owu_vbus_port(d->hcd, d->port) : NULL;
-    owu_stack_unlock(g_stack);
-    return vd;
+    return fx_model_at(g_stack, "virtual:1-1");
 }
 
 /* Sends request `op` with payload parts; returns its unique. */
@@ -326,6 +310,18 @@ static bool setup(size_t rx_buffer)
     return true;
 }
 
+static void teardown(void);
+
+/* setup() and one open of the terminal; false (after a failed check) when either fails. */
+static bool start_open(size_t rx_buffer)
+{
+    if (setup(rx_buffer) && k_open(0) == 0)
+        return true;
+    CHECK(!"setup and open");
+    teardown();
+    return false;
+}
+
 static void teardown(void)
 {
     owu_serial_tty_stop(g_tty);
@@ -449,12 +445,8 @@ static void test_termios_to_line_coding(void)
 
 static void test_serial_state_and_waits(void)
 {
-    if (!setup(0)) {
-        CHECK(!"setup");
-        teardown();
+    if (!start_open(0))
         return;
-    }
-    CHECK_INT(k_open(0), 0);
     /* The model starts with carrier and DSR up: drop them first. */
     int v = 0;
     CHECK_OK(owu_cdc_acm_set_serial_state(model(), 0), NULL);
@@ -520,12 +512,8 @@ static void test_serial_state_and_waits(void)
 
 static void test_data_poll_and_reads(void)
 {
-    if (!setup(0)) {
-        CHECK(!"setup");
-        teardown();
+    if (!start_open(0))
         return;
-    }
-    CHECK_INT(k_open(0), 0);
     int e = 1;
     uint8_t buf[70000];
     size_t n = 0;
@@ -638,12 +626,8 @@ static void test_data_poll_and_reads(void)
  * reader drained it. */
 static void test_crtscts(void)
 {
-    if (!setup(4096)) {
-        CHECK(!"setup");
-        teardown();
+    if (!start_open(4096))
         return;
-    }
-    CHECK_INT(k_open(0), 0);
     CHECK(wait_model_lines(OWU_ACM_DTR | OWU_ACM_RTS, 2000));
     struct kterm k;
     CHECK_INT(k_ioctl(TCGETS, 0x2000, NULL, 0, &k, 36), 0);
@@ -680,12 +664,8 @@ static double cpu_seconds(void)
  * output is flushed, the follow-up request of a large read, reads queued behind others. */
 static void test_waiters_not_stranded(void)
 {
-    if (!setup(0)) {
-        CHECK(!"setup");
-        teardown();
+    if (!start_open(0))
         return;
-    }
-    CHECK_INT(k_open(0), 0);
     int e = 1;
     uint8_t buf[70000];
     size_t n = 0;

@@ -16,6 +16,7 @@
 #include "devices/models.h"
 #include "drivers/usbser/usbser_internal.h"
 #include "hcd/vbus.h"
+#include "model_fixture.h"
 
 #define BUSES "virtual:cdc-acm,composite"
 
@@ -37,12 +38,7 @@ static struct owu_vdev *model_at(struct owu_stack *s, unsigned port)
 {
     char loc[32];
     snprintf(loc, sizeof loc, "virtual:1-%u", port);
-    owu_stack_lock(s);
-    struct owu_devnode *n = owu_stack_find(s, loc);
-    struct owu_usb_device *d = n ? n->bus_device : NULL;
-    struct owu_vdev *vd = d ? owu_vbus_port(d->hcd, d->port) : NULL;
-    owu_stack_unlock(s);
-    return vd;
+    return fx_model_at(s, loc);
 }
 
 static struct owu_usbser_port *open_port(struct owu_stack *s, const char *name,

@@ -34,8 +34,7 @@
 
 #include "check.h"
 #include "devices/models.h"
-#include "hcd/hcd.h"
-#include "hcd/vbus.h"
+#include "model_fixture.h"
 
 #define DEV "/dev/ttyOWUvt"
 
@@ -51,27 +50,12 @@ static struct owu_stack *vstack;
 static struct owu_usbser_port *vport;
 static struct owu_serial_tty *vtty;
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static void sleep_ms(unsigned ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+#define now_ms fx_now_ms
+#define sleep_ms fx_sleep_ms
 
 static struct owu_vdev *model(void)
 {
-    owu_stack_lock(vstack);
-    struct owu_devnode *n = owu_stack_find(vstack, "virtual:1-1");
-    struct owu_usb_device *d = n ? n->bus_device : NULL;
-    struct owu_vdev *vd = d ? owu_vbus_port(d->hcd, d->port) : NULL;
-    owu_stack_unlock(vstack);
-    return vd;
+    return fx_model_at(vstack, "virtual:1-1");
 }
 
 static bool wait_model_lines(int want, unsigned ms)
