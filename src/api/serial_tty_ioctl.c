@@ -541,9 +541,10 @@ void owu_tty_ioctl(struct owu_serial_tty *t, uint64_t unique, const uint8_t *p, 
         return;
     }
     case FIONREAD: {
-        size_t port_has = owu_usbser_rx_available(t->port);
+        /* Both under our lock: the rx thread cannot store what it took from the port
+         * meanwhile, so no byte is counted twice (bytes in its hands count once they land). */
         pthread_mutex_lock(&t->lock);
-        size_t n = t->rx_len + port_has;
+        size_t n = t->rx_len + owu_usbser_rx_available(t->port);
         pthread_mutex_unlock(&t->lock);
         v = n > 0x7FFFFFFF ? 0x7FFFFFFF : (int)n;
         reply_ioctl(t, unique, 0, &v, sizeof v);
