@@ -207,9 +207,7 @@ static void sync_termios(struct bridge *b, struct termios *last, bool *b0,
     *last = t;
     b->crtscts = (t.c_cflag & CRTSCTS) != 0;
     struct owu_usbser_line_coding lc;
-    bool on = termios_line(&t, &lc);
-    char txt[64], dev[64];
-    if (!on) {
+    if (!termios_line(&t, &lc)) {
         if (!*b0) {
             *b0 = true;
             unsigned lines = owu_usbser_control_lines(b->port) & ~(unsigned)OWU_USBSER_DTR;
@@ -228,17 +226,9 @@ static void sync_termios(struct bridge *b, struct termios *last, bool *b0,
         fflush(stdout);
         return;
     }
-    int rc = owu_usbser_set_line_coding(b->port, &lc);
-    struct owu_usbser_line_coding back;
-    if (rc == OWU_OK && owu_usbser_get_line_coding(b->port, &back) == OWU_OK) {
-        *cur = back;
-        printf("line coding %s (device reports %s)\n", owu_usbser_line_text(&lc, txt, sizeof txt),
-               owu_usbser_line_text(&back, dev, sizeof dev));
-    } else {
-        *cur = lc;
-        printf("line coding %s refused by the device: %s\n", owu_usbser_line_text(&lc, txt, sizeof txt),
-               owu_status_name(rc));
-    }
+    char msg[160];
+    owu_usbser_apply_line(b->port, &lc, cur, msg, sizeof msg);
+    printf("%s\n", msg);
     fflush(stdout);
 }
 
@@ -251,11 +241,7 @@ static int apply_line_arg(struct owu_usbser_port *port, const char *line_arg,
     if (!line_arg)
         return 0;
     struct owu_usbser_line_coding want = *cur;
-    if (!owu_usbser_parse_line(line_arg, &want)) {
-        fprintf(stderr, "openwinusb serial: --line takes RATE,DPS such as 115200,8E1, not \"%s\"\n",
-                line_arg);
-        return 2;
-    }
+    owu_usbser_parse_line(line_arg, &want);   /* checked when the arguments were read */
     int rc = owu_usbser_set_line_coding(port, &want);
     if (rc != OWU_OK) {
         fprintf(stderr, "openwinusb serial: the device refused line coding %s: %s\n", line_arg,

@@ -199,6 +199,13 @@ int owu_usbser_purge(struct owu_usbser_port *port, unsigned flags);
 
 void owu_usbser_power_stats(struct owu_usbser_port *port, struct owu_usbser_power_stats *out);
 
+/* Sends lc (SET_LINE_CODING) and reads back what the device then reports (GET_LINE_CODING)
+ * into *now (lc itself when either request fails). msg gets the line the terminals print:
+ * "line coding 115200 8E1 (device reports 115200 8E1)", "line coding ..." when the read back
+ * failed, "line coding ... refused by the device: STATUS". Returns the SET status. */
+int owu_usbser_apply_line(struct owu_usbser_port *port, const struct owu_usbser_line_coding *lc,
+                          struct owu_usbser_line_coding *now, char *msg, size_t n);
+
 /* ---- line coding as text and as termios flags (src/drivers/usbser/usbser_line.c) ---------- */
 
 /* Parses "115200,8E1", "8E1" (rate kept) or "115200" (format kept) into *lc: data bits 5-8,

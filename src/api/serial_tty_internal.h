@@ -86,7 +86,6 @@ struct owu_serial_tty {
     struct owu_ktermios term;
     struct owu_usbser_line_coding line;   /* as the device last reported it */
     unsigned lines;            /* DTR/RTS as the user wants them (TIOCMSET, B0, open/close) */
-    unsigned sent_lines;       /* DTR/RTS as last sent to the device */
     bool rts_flow_off;         /* CRTSCTS dropped RTS because rx is nearly full */
     bool tx_stopped;           /* TCOOFF */
     bool excl;                 /* TIOCEXCL */

@@ -68,21 +68,16 @@ static const struct {
 /* ---- lines and line coding (loop thread; never with the lock held) ----------------------- */
 
 /* Sends DTR/RTS when what the user wants, less RTS held back by CRTSCTS, differs from what
- * the device has. */
+ * the device has (the port keeps the lines as last set). */
 static int push_lines(struct owu_serial_tty *t)
 {
     pthread_mutex_lock(&t->lock);
     unsigned want = t->lines & ~(t->rts_flow_off ? (unsigned)OWU_USBSER_RTS : 0u);
-    bool same = want == t->sent_lines;
     pthread_mutex_unlock(&t->lock);
-    if (same)
+    if (want == owu_usbser_control_lines(t->port))
         return OWU_OK;
     int rc = owu_usbser_set_control_lines(t->port, want);
-    if (rc == OWU_OK) {
-        pthread_mutex_lock(&t->lock);
-        t->sent_lines = want;
-        pthread_mutex_unlock(&t->lock);
-    } else {
+    if (rc != OWU_OK) {
         owu_tty_log(t, "SET_CONTROL_LINE_STATE %s%s failed: %s", want & OWU_USBSER_DTR ? "DTR" : "-",
                     want & OWU_USBSER_RTS ? " RTS" : " -", owu_status_name(rc));
     }
@@ -117,7 +112,7 @@ void owu_tty_termios_init(struct owu_serial_tty *t)
     for (size_t i = 0; i < sizeof cc / sizeof cc[0]; i++)
         if (cc[i].i < OWU_KNCCS)
             k->c_cc[cc[i].i] = cc[i].v;
-    t->lines = t->sent_lines = owu_usbser_control_lines(t->port);
+    t->lines = owu_usbser_control_lines(t->port);
     t->modem = owu_usbser_modem_status(t->port);
 }
 
@@ -157,19 +152,12 @@ static void apply_termios(struct owu_serial_tty *t, const struct owu_ktermios *n
     owu_usbser_line_from_cflag(nt->c_cflag, nt->c_ospeed, &lc);
     if (owu_usbser_same_line(&lc, &cur))
         return;
-    char want[48], got[48];
-    int rc = owu_usbser_set_line_coding(t->port, &lc);
-    struct owu_usbser_line_coding back = lc;
-    if (rc == OWU_OK && owu_usbser_get_line_coding(t->port, &back) == OWU_OK)
-        owu_tty_log(t, "line coding %s (device reports %s)", owu_usbser_line_text(&lc, want, sizeof want),
-                    owu_usbser_line_text(&back, got, sizeof got));
-    else if (rc == OWU_OK)
-        owu_tty_log(t, "line coding %s", owu_usbser_line_text(&lc, want, sizeof want));
-    else
-        owu_tty_log(t, "line coding %s refused by the device: %s",
-                    owu_usbser_line_text(&lc, want, sizeof want), owu_status_name(rc));
+    char msg[160];
+    struct owu_usbser_line_coding now;
+    owu_usbser_apply_line(t->port, &lc, &now, msg, sizeof msg);
+    owu_tty_log(t, "%s", msg);
     pthread_mutex_lock(&t->lock);
-    t->line = rc == OWU_OK ? back : lc;
+    t->line = now;
     pthread_mutex_unlock(&t->lock);
 }
 
@@ -290,9 +278,7 @@ static struct tty_req *new_req(enum tty_req_kind kind, uint64_t unique)
 static int modem_bits(struct owu_serial_tty *t)
 {
     unsigned m = owu_usbser_modem_status(t->port);
-    pthread_mutex_lock(&t->lock);
-    unsigned l = t->sent_lines;
-    pthread_mutex_unlock(&t->lock);
+    unsigned l = owu_usbser_control_lines(t->port);
     int v = TIOCM_CTS;   /* CDC-ACM has no CTS: always on, as cdc-acm reports it */
     if (l & OWU_USBSER_DTR)
         v |= TIOCM_DTR;

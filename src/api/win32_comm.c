@@ -419,9 +419,6 @@ HANDLE owu_w32_comm_open(struct owu_stack *stack, const char *name, DWORD flags)
     cond_init_monotonic(&c->cond);
     c->file = f;
     c->port = port;
-    struct owu_usbser_info info;
-    owu_usbser_get_info(port, &info);
-    snprintf(c->name, sizeof c->name, "%s", info.port_name);
     owu_w32_comm_default_dcb(c);
     owu_usbser_get_counters(port, &c->seen);
     /* Events from before the open are not this handle's. */

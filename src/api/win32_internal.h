@@ -143,7 +143,6 @@ struct owu_w32_comm_queue {
 struct owu_w32_comm {
     struct owu_w32_file *file;        /* the file object this belongs to */
     struct owu_usbser_port *port;     /* NULL once the last handle is closed */
-    char name[16];                    /* "COM3" */
     pthread_mutex_t lock;             /* guards everything below */
     pthread_cond_t cond;              /* CLOCK_MONOTONIC; every state change broadcasts */
     DCB dcb;

@@ -116,6 +116,24 @@ const char *owu_usbser_line_text(const struct owu_usbser_line_coding *lc, char *
     return buf;
 }
 
+int owu_usbser_apply_line(struct owu_usbser_port *port, const struct owu_usbser_line_coding *lc,
+                          struct owu_usbser_line_coding *now, char *msg, size_t n)
+{
+    char want[48], got[48];
+    owu_usbser_line_text(lc, want, sizeof want);
+    int rc = owu_usbser_set_line_coding(port, lc);
+    *now = *lc;
+    if (rc != OWU_OK)
+        snprintf(msg, n, "line coding %s refused by the device: %s", want, owu_status_name(rc));
+    else if (owu_usbser_get_line_coding(port, now) == OWU_OK)
+        snprintf(msg, n, "line coding %s (device reports %s)", want, owu_usbser_line_text(now, got, sizeof got));
+    else {
+        *now = *lc;
+        snprintf(msg, n, "line coding %s", want);
+    }
+    return rc;
+}
+
 bool owu_usbser_same_line(const struct owu_usbser_line_coding *a, const struct owu_usbser_line_coding *b)
 {
     return a->rate == b->rate && a->stop_bits == b->stop_bits && a->parity == b->parity &&

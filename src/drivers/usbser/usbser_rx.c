@@ -82,6 +82,31 @@ static bool rx_room(const struct owu_usbser_port *port)
     return promised + port->rx_size <= port->ring_cap;
 }
 
+/* Submits an URB of the port (read or notification) that was marked busy under the lock;
+ * when the submission fails, undoes that and either marks the port gone or retries later
+ * (from the worker, never in a loop here). Lock not held. */
+static void submit_or_undo(struct owu_usbser_port *port, struct owu_urb *urb)
+{
+    int rc = owu_urb_submit(urb);
+    if (rc == OWU_OK)
+        return;
+    pthread_mutex_lock(&port->lock);
+    if (urb == &port->nurb) {
+        port->n_busy = false;
+        port->n_retry = rc != OWU_E_NODEV;
+    } else {
+        ((struct usbser_rx_urb *)urb->context)->busy = false;
+        port->rx_inflight--;
+        port->rx_errors++;
+    }
+    if (rc == OWU_E_NODEV)
+        usbser_mark_gone_locked(port);
+    else
+        usbser_retry_later_locked(port);
+    pthread_cond_broadcast(&port->cond);
+    pthread_mutex_unlock(&port->lock);
+}
+
 void usbser_rx_refill(struct owu_usbser_port *port)
 {
     struct owu_urb *go[USBSER_MAX_READ_URBS + 1];
@@ -114,26 +139,8 @@ void usbser_rx_refill(struct owu_usbser_port *port)
     }
     pthread_mutex_unlock(&port->lock);
 
-    for (unsigned i = 0; i < ngo; i++) {
-        int rc = owu_urb_submit(go[i]);
-        if (rc == OWU_OK)
-            continue;
-        pthread_mutex_lock(&port->lock);
-        if (go[i] == &port->nurb) {
-            port->n_busy = false;
-            port->n_retry = rc != OWU_E_NODEV;
-        } else {
-            ((struct usbser_rx_urb *)go[i]->context)->busy = false;
-            port->rx_inflight--;
-            port->rx_errors++;
-        }
-        if (rc == OWU_E_NODEV)
-            usbser_mark_gone_locked(port);
-        else
-            usbser_retry_later_locked(port);
-        pthread_cond_broadcast(&port->cond);
-        pthread_mutex_unlock(&port->lock);
-    }
+    for (unsigned i = 0; i < ngo; i++)
+        submit_or_undo(port, go[i]);
 }
 
 static void ring_put_locked(struct owu_usbser_port *port, const uint8_t *data, size_t n)
@@ -191,20 +198,7 @@ static void rx_complete(struct owu_urb *urb)
         r->busy = true;
         port->rx_inflight++;
         pthread_mutex_unlock(&port->lock);
-        int rc = owu_urb_submit(urb);
-        if (rc != OWU_OK) {
-            pthread_mutex_lock(&port->lock);
-            r->busy = false;
-            port->rx_inflight--;
-            if (rc == OWU_E_NODEV) {
-                usbser_mark_gone_locked(port);
-            } else {
-                port->rx_errors++;
-                usbser_retry_later_locked(port);
-            }
-            pthread_cond_broadcast(&port->cond);
-            pthread_mutex_unlock(&port->lock);
-        }
+        submit_or_undo(port, urb);
         return;
     }
     if (again && readers_allowed(port) && !port->rx_paused && !rx_room(port)) {
@@ -308,19 +302,7 @@ static void notify_complete(struct owu_urb *urb)
     if (again && readers_allowed(port)) {
         port->n_busy = true;
         pthread_mutex_unlock(&port->lock);
-        int rc = owu_urb_submit(urb);
-        if (rc != OWU_OK) {
-            pthread_mutex_lock(&port->lock);
-            port->n_busy = false;
-            if (rc == OWU_E_NODEV) {
-                usbser_mark_gone_locked(port);
-            } else {
-                port->n_retry = true;
-                usbser_retry_later_locked(port);
-            }
-            pthread_cond_broadcast(&port->cond);
-            pthread_mutex_unlock(&port->lock);
-        }
+        submit_or_undo(port, urb);
         return;
     }
     pthread_mutex_unlock(&port->lock);
