@@ -862,11 +862,7 @@ int owu_serial_tty_start(struct owu_usbser_port *port, const struct owu_serial_t
         return owu_fail(err, OWU_E_NOMEM, "serial terminal: out of memory");
     t->fd = t->wake[0] = t->wake[1] = -1;
     pthread_mutex_init(&t->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    owu_cond_init_monotonic(&t->cond);
     t->port = port;
     t->log = o.log;
     t->log_ctx = o.log_ctx;

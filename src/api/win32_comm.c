@@ -21,15 +21,6 @@ enum { ABORT_SLICE_MS = 20 };
 static const unsigned g_purge_flag[OWU_W32_COMM_QUEUES] = {
     OWU_USBSER_PURGE_ABORT_READ, OWU_USBSER_PURGE_ABORT_WRITE, OWU_USBSER_PURGE_ABORT_WAIT};
 
-static void cond_init_monotonic(pthread_cond_t *c)
-{
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(c, &attr);
-    pthread_condattr_destroy(&attr);
-}
-
 /* Sleeps on c->cond (lock held) for at most ms. */
 static void wait_ms(struct owu_w32_comm *c, unsigned ms)
 {
@@ -411,12 +402,12 @@ HANDLE owu_w32_comm_open(struct owu_stack *stack, const char *name, DWORD flags)
         return INVALID_HANDLE_VALUE;
     }
     pthread_mutex_init(&f->lock, NULL);
-    cond_init_monotonic(&f->cond);
+    owu_cond_init_monotonic(&f->cond);
     f->obj.destroy = comm_destroy;
     f->flags = flags;
     f->comm = c;
     pthread_mutex_init(&c->lock, NULL);
-    cond_init_monotonic(&c->cond);
+    owu_cond_init_monotonic(&c->cond);
     c->file = f;
     c->port = port;
     owu_w32_comm_default_dcb(c);

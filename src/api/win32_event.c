@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
+
 struct w32_event {
     struct owu_w32_obj obj;
     pthread_mutex_t lock;
@@ -23,15 +25,6 @@ static void event_destroy(struct owu_w32_obj *obj)
     free(e);
 }
 
-static void cond_init_monotonic(pthread_cond_t *c)
-{
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(c, &attr);
-    pthread_condattr_destroy(&attr);
-}
-
 static HANDLE create_event(BOOL manual, BOOL initial)
 {
     struct w32_event *e = calloc(1, sizeof *e);
@@ -40,7 +33,7 @@ static HANDLE create_event(BOOL manual, BOOL initial)
         return NULL;
     }
     pthread_mutex_init(&e->lock, NULL);
-    cond_init_monotonic(&e->cond);
+    owu_cond_init_monotonic(&e->cond);
     e->manual = manual != FALSE;
     e->signaled = initial != FALSE;
     e->obj.destroy = event_destroy;

@@ -16,6 +16,7 @@
 #include <openwinusb/registry.h>
 
 #include "api/process_stack.h"
+#include "core/clock.h"
 
 static void release_claims(struct owu_w32_file *f)
 {
@@ -108,11 +109,7 @@ HANDLE owu_w32_open_node(struct owu_stack *stack, struct owu_devnode *node, cons
     }
     pthread_mutex_init(&f->lock, NULL);
     /* WaitForSingleObject's timeouts count on the monotonic clock. */
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&f->cond, &attr);
-    pthread_condattr_destroy(&attr);
+    owu_cond_init_monotonic(&f->cond);
     f->obj.destroy = file_destroy;
     f->udev = udev;
     owu_usb_device_ref(udev);

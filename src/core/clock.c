@@ -20,3 +20,12 @@ void owu_deadline_ms(struct timespec *ts, unsigned ms)
     ts->tv_sec += (time_t)(ns / 1000000000ull);
     ts->tv_nsec = (long)(ns % 1000000000ull);
 }
+
+void owu_cond_init_monotonic(pthread_cond_t *c)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &attr);
+    pthread_condattr_destroy(&attr);
+}

@@ -3,6 +3,7 @@
 #ifndef OWU_CORE_CLOCK_H
 #define OWU_CORE_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -11,5 +12,7 @@ uint64_t owu_now_ns(void);
 uint64_t owu_now_ms(void);
 /* *ts = now + ms on CLOCK_MONOTONIC. */
 void owu_deadline_ms(struct timespec *ts, unsigned ms);
+/* pthread_cond_init with CLOCK_MONOTONIC, for owu_deadline_ms deadlines. */
+void owu_cond_init_monotonic(pthread_cond_t *c);
 
 #endif

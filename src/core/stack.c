@@ -157,6 +157,29 @@ static int add_bus(struct owu_stack *stack, struct owu_hcd *hcd, const char *des
     return OWU_OK;
 }
 
+/* Attaches a freshly created bus (NULL when its creation failed, err then says why) to the
+ * stack, described as "openwinusb <what>", followed by " <bus number>" when numbered. On
+ * failure the bus is destroyed and err is filled in. */
+static int attach_bus(struct owu_stack *stack, struct owu_hcd *hcd, const char *what, bool numbered,
+                      owu_err *err)
+{
+    if (!hcd)
+        return err ? err->code : OWU_E_NOMEM;
+    char desc[64];
+    if (numbered)
+        snprintf(desc, sizeof desc, "openwinusb %s %u", what, hcd->bus_number);
+    else
+        snprintf(desc, sizeof desc, "openwinusb %s", what);
+    pthread_mutex_lock(&stack->lock);
+    int rc = add_bus(stack, hcd, desc);
+    pthread_mutex_unlock(&stack->lock);
+    if (rc != OWU_OK) {
+        owu_hcd_destroy(hcd);
+        return owu_fail(err, rc, "out of memory");
+    }
+    return OWU_OK;
+}
+
 static struct owu_stack *stack_new(const struct owu_stack_options *opt, owu_err *err)
 {
     struct owu_stack *stack = calloc(1, sizeof *stack);
@@ -217,18 +240,9 @@ int owu_stack_open(const struct owu_stack_options *opt, struct owu_stack **out, 
             if (bs->optional && !owu_usbfs_available())
                 continue;
             struct owu_hcd *uhcd = owu_usbfs_create(next_bus++, err);
-            if (!uhcd) {
-                rc = err ? err->code : OWU_E_NOMEM;
+            rc = attach_bus(stack, uhcd, "usbfs bus", false, err);
+            if (rc != OWU_OK)
                 break;
-            }
-            pthread_mutex_lock(&stack->lock);
-            rc = add_bus(stack, uhcd, "openwinusb usbfs bus");
-            pthread_mutex_unlock(&stack->lock);
-            if (rc != OWU_OK) {
-                owu_hcd_destroy(uhcd);
-                owu_fail(err, rc, "out of memory");
-                break;
-            }
             rc = owu_usbfs_start(uhcd, err);
             if (rc != OWU_OK && bs->optional)
                 rc = OWU_OK;
@@ -239,20 +253,9 @@ int owu_stack_open(const struct owu_stack_options *opt, struct owu_stack **out, 
              * imported and enumerated like a local device; add_bus registers the hotplug
              * sink first. */
             struct owu_hcd *ihcd = owu_usbip_client_create(next_bus++, bs->host, bs->tcp_port, err);
-            if (!ihcd) {
-                rc = err ? err->code : OWU_E_NOMEM;
+            rc = attach_bus(stack, ihcd, "USB/IP bus", true, err);
+            if (rc != OWU_OK)
                 break;
-            }
-            char idesc[64];
-            snprintf(idesc, sizeof idesc, "openwinusb USB/IP bus %u", ihcd->bus_number);
-            pthread_mutex_lock(&stack->lock);
-            rc = add_bus(stack, ihcd, idesc);
-            pthread_mutex_unlock(&stack->lock);
-            if (rc != OWU_OK) {
-                owu_hcd_destroy(ihcd);
-                owu_fail(err, rc, "out of memory");
-                break;
-            }
             rc = bs->busid ? owu_usbip_client_import(ihcd, bs->busid, NULL, err)
                            : owu_usbip_client_import_all(ihcd, NULL, err);
             continue;
@@ -261,38 +264,16 @@ int owu_stack_open(const struct owu_stack_options *opt, struct owu_stack **out, 
             /* Device host client (docs/device-host.md): the host's devices, shared with other
              * processes; attached and enumerated like USB/IP imports. */
             struct owu_hcd *dhcd = owu_usbip_client_create_local(next_bus++, bs->socket, err);
-            if (!dhcd) {
-                rc = err ? err->code : OWU_E_NOMEM;
+            rc = attach_bus(stack, dhcd, "device host bus", true, err);
+            if (rc != OWU_OK)
                 break;
-            }
-            char ddesc[64];
-            snprintf(ddesc, sizeof ddesc, "openwinusb device host bus %u", dhcd->bus_number);
-            pthread_mutex_lock(&stack->lock);
-            rc = add_bus(stack, dhcd, ddesc);
-            pthread_mutex_unlock(&stack->lock);
-            if (rc != OWU_OK) {
-                owu_hcd_destroy(dhcd);
-                owu_fail(err, rc, "out of memory");
-                break;
-            }
             rc = owu_usbip_client_import_all(dhcd, NULL, err);
             continue;
         }
         struct owu_hcd *hcd = owu_vbus_create(next_bus++, err);
-        if (!hcd) {
-            rc = err ? err->code : OWU_E_NOMEM;
+        rc = attach_bus(stack, hcd, "virtual bus", true, err);
+        if (rc != OWU_OK)
             break;
-        }
-        char desc[64];
-        snprintf(desc, sizeof desc, "openwinusb virtual bus %u", hcd->bus_number);
-        pthread_mutex_lock(&stack->lock);
-        rc = add_bus(stack, hcd, desc);
-        pthread_mutex_unlock(&stack->lock);
-        if (rc != OWU_OK) {
-            owu_hcd_destroy(hcd);
-            owu_fail(err, rc, "out of memory");
-            break;
-        }
         for (unsigned m = 0; m < bs->num_models && rc == OWU_OK; m++)
             rc = plug_model(hcd, bs->models[m], m + 1, NULL, err);
     }
@@ -397,17 +378,10 @@ int owu_stack_open_devinfo(const struct owu_devinfo *info, const struct owu_pnp_
     /* A file-described device answers instantly or never: no need for Windows' 5 s. */
     stack->eopt.timeout_ms = 500;
     struct owu_hcd *hcd = owu_vbus_create(1, err);
-    if (!hcd) {
-        owu_stack_close(stack);
-        return err ? err->code : OWU_E_NOMEM;
-    }
-    pthread_mutex_lock(&stack->lock);
-    int rc = add_bus(stack, hcd, "openwinusb virtual bus 1");
-    pthread_mutex_unlock(&stack->lock);
+    int rc = attach_bus(stack, hcd, "virtual bus", true, err);
     if (rc != OWU_OK) {
-        owu_hcd_destroy(hcd);
         owu_stack_close(stack);
-        return owu_fail(err, rc, "out of memory");
+        return rc;
     }
     unsigned port = info->port && info->port <= OWU_VBUS_MAX_PORTS ? info->port : 1;
     rc = owu_vbus_plug(hcd, owu_vdev_model_find("profile"), info, port, NULL, err);

@@ -86,11 +86,7 @@ static void *timer_main(void *arg)
 
 static void timer_start(void)
 {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&g_timer_cond, &attr);
-    pthread_condattr_destroy(&attr);
+    owu_cond_init_monotonic(&g_timer_cond);
     pthread_attr_t tattr;
     pthread_attr_init(&tattr);
     pthread_attr_setdetachstate(&tattr, PTHREAD_CREATE_DETACHED);
@@ -151,10 +147,11 @@ int owu_urb_submit(struct owu_urb *urb)
     /* A cancel that came while the backend did not hold the URB yet: repeat it now. The
      * URB stays alive meanwhile because owu_urb_done waits for in_submit to clear. */
     bool recancel = rc == OWU_OK && urb->state == URB_SUBMITTED && urb->cancel_requested;
-    pthread_mutex_unlock(&g_lock);
-    if (recancel)
+    if (recancel) {
+        pthread_mutex_unlock(&g_lock);
         ops->cancel(urb);
-    pthread_mutex_lock(&g_lock);
+        pthread_mutex_lock(&g_lock);
+    }
     urb->in_submit = false;
     bool inline_done = urb->done_inline;
     pthread_cond_broadcast(&g_cancel_done);

@@ -30,6 +30,7 @@
 
 #include <openwinusb/profile.h>
 
+#include "core/clock.h"
 #include "core/json.h"
 #include "hcd/usbfs_internal.h"
 
@@ -1255,7 +1256,7 @@ struct owu_hcd *owu_usbfs_create(unsigned bus_number, owu_err *err)
     owu_hcd_init(&bus->hcd, &usbfs_ops, bus_number, "usbfs");
     bus->hcd.priv = bus;
     pthread_mutex_init(&bus->lock, NULL);
-    pthread_cond_init(&bus->cond, NULL);
+    owu_cond_init_monotonic(&bus->cond);
     const char *env = getenv(OWU_USBFS_MAX_URB_ENV);
     if (env && *env) {
         char *end;
@@ -1328,8 +1329,7 @@ static void usbfs_shutdown(struct owu_hcd *hcd)
     if (bus->reaper_running) {
         wake_fd(bus->wake[1]);
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += SHUTDOWN_WAIT_MS / 1000;
+        owu_deadline_ms(&ts, SHUTDOWN_WAIT_MS);
         pthread_mutex_lock(&bus->lock);
         while (bus->devices && pthread_cond_timedwait(&bus->cond, &bus->lock, &ts) == 0) {
         }

@@ -162,11 +162,7 @@ int owu_usbser_open(struct owu_stack *stack, const char *name, const struct owu_
     }
     port->udev = nf.udev;
     pthread_mutex_init(&port->lock, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&port->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    owu_cond_init_monotonic(&port->cond);
     pthread_mutex_init(&port->write_lock, NULL);
     if (opt)
         port->opt = *opt;

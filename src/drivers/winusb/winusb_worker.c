@@ -5,6 +5,8 @@
 
 #include <time.h>
 
+#include "core/clock.h"
+
 static void *worker_main(void *arg)
 {
     struct owu_winusb_dev *dev = arg;
@@ -42,11 +44,7 @@ static void *worker_main(void *arg)
 
 int wu_worker_start(struct owu_winusb_dev *dev)
 {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&dev->worker_cond, &attr);
-    pthread_condattr_destroy(&attr);
+    owu_cond_init_monotonic(&dev->worker_cond);
     if (pthread_create(&dev->worker, NULL, worker_main, dev) != 0) {
         pthread_cond_destroy(&dev->worker_cond);
         return OWU_E_NOMEM;
