@@ -29,7 +29,7 @@ out=$(OPENWINUSB_BUSES="host=$SOCK" "$CLI" tree --json)
 check "a client sees both devices" json 'assert len(d["root"]["children"][0]["children"])==2' <<<"$out"
 remote_ids=$(json 'n=[c for c in d["root"]["children"][0]["children"] if c["vid"]==0x1209][0]; print(n["device_id"], n["instance_id"], len(n["children"]), n["children"][1]["instance_id"])' <<<"$out")
 check "the composite device has its local Windows IDs" test "$local_ids" = "$remote_ids"
-check "two clients at once" bash -c 'OPENWINUSB_BUSES="host=$1" "$2" tree >/dev/null & OPENWINUSB_BUSES="host=$1" "$2" tree >/dev/null; wait' _ "$SOCK" "$CLI"
+check "two clients at once" bash -c 'OPENWINUSB_BUSES="host=$1" "$2" tree >/dev/null & p=$!; OPENWINUSB_BUSES="host=$1" "$2" tree >/dev/null && wait $p' _ "$SOCK" "$CLI"
 out=$(OPENWINUSB_BUSES="host=$TMP/none.sock" "$CLI" tree 2>&1)
 check "no host: a clear error" grep -q "none.sock" <<<"$out"
 OPENWINUSB_BUSES=virtual:fx2 "$CLI" host --socket "$SOCK" >/dev/null 2>&1

@@ -41,6 +41,8 @@ enum owu_target_os {
 struct owu_pnp_options {
     enum owu_target_os target;
     bool ignore_serial;          /* IgnoreHWSerNum: always use port-based instance IDs */
+    bool memory_registry;        /* Device Parameters in memory only: for devices described by
+                                  * a file, which must not leave traces in the user's store */
 };
 
 /* Fills defaults: WIN10 unless OPENWINUSB_TARGET=win11 is set in the environment. */

@@ -371,6 +371,7 @@ int owu_stack_open_devinfo(const struct owu_devinfo *info, const struct owu_pnp_
     owu_stack_options_default(&opt);
     if (pnp)
         opt.pnp = *pnp;
+    opt.pnp.memory_registry = true;   /* `ids FILE` describes; it installs nothing */
     *out = NULL;
     struct owu_stack *stack = stack_new(&opt, err);
     if (!stack)

@@ -51,7 +51,12 @@ int owu_pnp_manager_open(const struct owu_pnp_options *pnp, struct owu_pnp_manag
     for (size_t i = 0; i < owu_driver_store_warning_count(pm->store); i++)
         note(pm, "driver store: %s", owu_driver_store_warning(pm->store, i));
 
-    rc = owu_registry_open_default(&pm->registry, err);
+    if (pm->pnp.memory_registry) {
+        pm->registry = owu_registry_open_memory();
+        rc = pm->registry ? OWU_OK : owu_fail(err, OWU_E_NOMEM, "out of memory");
+    } else {
+        rc = owu_registry_open_default(&pm->registry, err);
+    }
     if (rc != OWU_OK) {
         owu_pnp_manager_close(pm);
         return rc;
