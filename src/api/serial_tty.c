@@ -27,7 +27,6 @@
 
 #define DEFAULT_BUFFER (64u * 1024u)
 #define CHANNEL_MAX_IO (64u * 1024u)   /* max_read / max_write we ask for */
-#define IO_CHUNK 16384u
 #define TX_CHUNK (64u * 1024u)
 #define THREAD_TICK_MS 250u            /* port calls wait at most this long, so stop is prompt */
 
@@ -138,6 +137,15 @@ static void queue_fail(struct owu_serial_tty *t, struct tty_queue *q, int error)
     }
 }
 
+/* Every waiting request fails with EIO (the device went, or the terminal stops). */
+static void fail_all_locked(struct owu_serial_tty *t)
+{
+    queue_fail(t, &t->reads, -EIO);
+    queue_fail(t, &t->writes, -EIO);
+    queue_fail(t, &t->drains, -EIO);
+    queue_fail(t, &t->miwaits, -EIO);
+}
+
 void owu_tty_notify_poll_locked(struct owu_serial_tty *t)
 {
     for (size_t i = 0; i < t->n_poll_kh; i++) {
@@ -175,17 +183,12 @@ static bool lock_alive(struct owu_serial_tty *t, uint64_t unique)
 /* Answers a read with up to n bytes of rx. */
 static void reply_rx_locked(struct owu_serial_tty *t, uint64_t unique, size_t n)
 {
-    if (n > t->rx_len)
-        n = t->rx_len;
-    size_t first = t->rx_cap - t->rx_head;
-    if (first > n)
-        first = n;
-    struct iovec v[2] = {{t->rx + t->rx_head, first}, {t->rx, n - first}};
+    if (n > t->rx.len)
+        n = t->rx.len;
+    struct iovec v[2];
+    owu_ring_spans(&t->rx, n, v);
     owu_tty_reply(t, unique, 0, v, 2);
-    t->rx_head = (t->rx_head + n) % t->rx_cap;
-    t->rx_len -= n;
-    if (t->rx_len == 0)
-        t->rx_head = 0;
+    owu_ring_drop(&t->rx, n);
     pthread_cond_broadcast(&t->cond);   /* room for the rx thread */
     if (t->rts_flow_off)
         owu_tty_wake(t);                /* maybe raise RTS again */
@@ -198,13 +201,13 @@ static void serve_reads_locked(struct owu_serial_tty *t, bool arrived, uint64_t 
     struct tty_req *r;
     while ((r = t->reads.head) != NULL) {
         size_t need = r->vmin ? (r->vmin < r->size ? r->vmin : r->size) : 1;
-        if (t->rx_len >= need) {
+        if (t->rx.len >= need) {
             queue_pop(&t->reads);
             reply_rx_locked(t, r->unique, r->size);
             req_free(r);
             continue;
         }
-        if (r->vmin && r->vtime && t->rx_len && (arrived || !r->deadline_ms)) {
+        if (r->vmin && r->vtime && t->rx.len && (arrived || !r->deadline_ms)) {
             r->deadline_ms = now + 100u * r->vtime;
             owu_tty_wake(t);   /* the loop's poll timeout follows the new deadline */
         }
@@ -237,10 +240,10 @@ static void handle_read(struct owu_serial_tty *t, uint64_t unique, const struct 
     unsigned vtime = canon ? 0 : t->term.c_cc[VTIME];
     size_t need = vmin ? (vmin < size ? vmin : size) : 1;
     bool first = !t->reads.head;   /* reads are answered in the order they came */
-    if (first && (size == 0 || t->rx_len >= need)) {
+    if (first && (size == 0 || t->rx.len >= need)) {
         reply_rx_locked(t, unique, size);
     } else if (nonblock) {
-        if (first && t->rx_len)
+        if (first && t->rx.len)
             reply_rx_locked(t, unique, size);
         else
             owu_tty_reply_err(t, unique, -EAGAIN);
@@ -270,7 +273,7 @@ static void handle_read(struct owu_serial_tty *t, uint64_t unique, const struct 
 
 static void flush_rx_locked(struct owu_serial_tty *t)
 {
-    t->rx_head = t->rx_len = 0;
+    owu_ring_clear(&t->rx);
     pthread_cond_broadcast(&t->cond);
     if (t->rts_flow_off)
         owu_tty_wake(t);
@@ -291,18 +294,20 @@ void owu_tty_flush_input(struct owu_serial_tty *t)
 static void *rx_main(void *arg)
 {
     struct owu_serial_tty *t = arg;
-    uint8_t buf[IO_CHUNK];
     pthread_mutex_lock(&t->lock);
     while (!t->stopping && !t->gone) {
-        if (t->rx_len == t->rx_cap) {   /* readers are behind: leave the rest in the port */
+        if (!owu_ring_room(&t->rx)) {   /* readers are behind: leave the rest in the port */
             pthread_cond_wait(&t->cond, &t->lock);
             continue;
         }
-        size_t room = t->rx_cap - t->rx_len;
+        /* Straight into the ring: only this thread adds to it, readers only take from its
+         * head, and a flush meanwhile changes the generation (the bytes are then dropped). */
+        size_t room;
+        uint8_t *tail = owu_ring_tail(&t->rx, &room);
         unsigned gen = t->rx_gen;
         pthread_mutex_unlock(&t->lock);
         size_t got = 0;
-        int rc = owu_usbser_read(t->port, buf, room < sizeof buf ? room : sizeof buf, THREAD_TICK_MS, &got);
+        int rc = owu_usbser_read(t->port, tail, room, THREAD_TICK_MS, &got);
         pthread_mutex_lock(&t->lock);
         if (rc == OWU_E_NODEV) {
             mark_gone_locked(t);
@@ -310,15 +315,10 @@ static void *rx_main(void *arg)
         }
         if (rc != OWU_OK || !got || gen != t->rx_gen)
             continue;   /* (a flush while reading: these bytes are older than it) */
-        /* Only this thread adds to rx, so the room measured above is still there. */
-        size_t tail = (t->rx_head + t->rx_len) % t->rx_cap;
-        size_t first = t->rx_cap - tail < got ? t->rx_cap - tail : got;
-        memcpy(t->rx + tail, buf, first);
-        memcpy(t->rx, buf + first, got - first);
-        t->rx_len += got;
+        t->rx.len += got;
         serve_reads_locked(t, true, owu_now_ms());
         owu_tty_notify_poll_locked(t);
-        if ((t->term.c_cflag & CRTSCTS) && !t->rts_flow_off && t->rx_len >= t->rx_cap / 4 * 3)
+        if ((t->term.c_cflag & CRTSCTS) && !t->rts_flow_off && t->rx.len >= t->rx.cap / 4 * 3)
             owu_tty_wake(t);   /* CRTSCTS: time to drop RTS */
     }
     pthread_cond_broadcast(&t->cond);
@@ -332,14 +332,7 @@ static void *rx_main(void *arg)
 /* Copies up to n bytes into tx; returns how many fitted. */
 size_t owu_tty_tx_put_locked(struct owu_serial_tty *t, const uint8_t *p, size_t n)
 {
-    size_t room = t->tx_cap - t->tx_len;
-    if (n > room)
-        n = room;
-    size_t tail = (t->tx_head + t->tx_len) % t->tx_cap;
-    size_t first = t->tx_cap - tail < n ? t->tx_cap - tail : n;
-    memcpy(t->tx + tail, p, first);
-    memcpy(t->tx, p + first, n - first);
-    t->tx_len += n;
+    n = owu_ring_put(&t->tx, p, n);
     if (n)
         pthread_cond_broadcast(&t->cond);
     return n;
@@ -412,7 +405,7 @@ static void handle_write(struct owu_serial_tty *t, uint64_t unique, const struct
 
 void owu_tty_flush_tx_locked(struct owu_serial_tty *t)
 {
-    t->tx_head = t->tx_len = 0;
+    owu_ring_clear(&t->tx);
     pthread_cond_broadcast(&t->cond);
     serve_writes_locked(t);   /* waiting writers go on into the room made */
     owu_tty_notify_poll_locked(t);
@@ -423,7 +416,7 @@ static void *tx_main(void *arg)
 {
     struct owu_serial_tty *t = arg;
     /* Up to 64 KiB per write: usbser splits it into several bulk transfers in flight. */
-    size_t cap = t->tx_cap < TX_CHUNK ? t->tx_cap : TX_CHUNK;
+    size_t cap = t->tx.cap < TX_CHUNK ? t->tx.cap : TX_CHUNK;
     uint8_t *buf = malloc(cap);
     pthread_mutex_lock(&t->lock);
     if (!buf) {
@@ -431,16 +424,11 @@ static void *tx_main(void *arg)
         mark_gone_locked(t);
     }
     while (!t->stopping && !t->gone) {
-        if (!t->tx_len || t->tx_stopped) {
+        if (!t->tx.len || t->tx_stopped) {
             pthread_cond_wait(&t->cond, &t->lock);
             continue;
         }
-        size_t n = t->tx_len < cap ? t->tx_len : cap;
-        size_t first = t->tx_cap - t->tx_head < n ? t->tx_cap - t->tx_head : n;
-        memcpy(buf, t->tx + t->tx_head, first);
-        memcpy(buf + first, t->tx, n - first);
-        t->tx_head = (t->tx_head + n) % t->tx_cap;
-        t->tx_len -= n;
+        size_t n = owu_ring_get(&t->tx, buf, cap);
         t->tx_inflight = n;
         serve_writes_locked(t);
         owu_tty_notify_poll_locked(t);
@@ -467,7 +455,7 @@ static void *tx_main(void *arg)
         }
         if (rc != OWU_OK && rc != OWU_E_CANCELLED && rc != OWU_E_TIMEOUT)
             owu_tty_log(t, "write to the device failed: %s (%zu bytes dropped)", owu_status_name(rc), n - off);
-        if (!t->tx_len)
+        if (!t->tx.len)
             owu_tty_wake(t);   /* drains and TCSETSW wait for this */
     }
     pthread_cond_broadcast(&t->cond);
@@ -566,9 +554,9 @@ static void handle_poll(struct owu_serial_tty *t, uint64_t unique, const struct 
 {
     pthread_mutex_lock(&t->lock);
     uint32_t ev = 0;
-    if (t->rx_len)
+    if (t->rx.len)
         ev |= POLLIN | POLLRDNORM;
-    if (!t->writes.head && t->tx_len < t->tx_cap)
+    if (!t->writes.head && t->tx.len < t->tx.cap)
         ev |= POLLOUT | POLLWRNORM;
     if (t->gone)
         ev |= POLLIN | POLLRDNORM | POLLHUP | POLLERR;
@@ -705,10 +693,7 @@ static void *loop_main(void *arg)
         if (gone) {
             /* Every waiter learns at once; later requests are failed as they come. */
             pthread_mutex_lock(&t->lock);
-            queue_fail(t, &t->reads, -EIO);
-            queue_fail(t, &t->writes, -EIO);
-            queue_fail(t, &t->drains, -EIO);
-            queue_fail(t, &t->miwaits, -EIO);
+            fail_all_locked(t);
             owu_tty_notify_poll_locked(t);
             pthread_cond_broadcast(&t->cond);
             pthread_mutex_unlock(&t->lock);
@@ -837,8 +822,8 @@ static void tty_free(struct owu_serial_tty *t)
         close(t->wake[1]);
     pthread_cond_destroy(&t->cond);
     pthread_mutex_destroy(&t->lock);
-    free(t->rx);
-    free(t->tx);
+    free(t->rx.buf);
+    free(t->tx.buf);
     free(t->poll_kh);
     free(t);
 }
@@ -881,11 +866,11 @@ int owu_serial_tty_start(struct owu_usbser_port *port, const struct owu_serial_t
     }
     snprintf(t->path, sizeof t->path, "/dev/%s", t->name);
     t->max_read = t->max_write = CHANNEL_MAX_IO;
-    t->rx_cap = o.rx_buffer_size ? o.rx_buffer_size : DEFAULT_BUFFER;
-    t->tx_cap = o.tx_buffer_size ? o.tx_buffer_size : DEFAULT_BUFFER;
-    t->rx = malloc(t->rx_cap);
-    t->tx = malloc(t->tx_cap);
-    if (!t->rx || !t->tx || pipe2(t->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+    t->rx.cap = o.rx_buffer_size ? o.rx_buffer_size : DEFAULT_BUFFER;
+    t->tx.cap = o.tx_buffer_size ? o.tx_buffer_size : DEFAULT_BUFFER;
+    t->rx.buf = malloc(t->rx.cap);
+    t->tx.buf = malloc(t->tx.cap);
+    if (!t->rx.buf || !t->tx.buf || pipe2(t->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         tty_free(t);
         return owu_fail(err, OWU_E_NOMEM, "serial terminal: out of memory");
     }
@@ -972,10 +957,7 @@ void owu_serial_tty_stop(struct owu_serial_tty *t)
         if (t->threads[i])
             pthread_join(thr[i], NULL);
     pthread_mutex_lock(&t->lock);
-    queue_fail(t, &t->reads, -EIO);
-    queue_fail(t, &t->writes, -EIO);
-    queue_fail(t, &t->drains, -EIO);
-    queue_fail(t, &t->miwaits, -EIO);
+    fail_all_locked(t);
     pthread_mutex_unlock(&t->lock);
     tty_free(t);   /* closing the channel removes the device */
 }

@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "core/ring.h"
+
 #include <openwinusb/serialtty.h>
 #include <openwinusb/usbser.h>
 
@@ -93,10 +95,9 @@ struct owu_serial_tty {
     uint64_t next_fh;
     uint16_t winsize[4];       /* TIOCGWINSZ / TIOCSWINSZ */
     unsigned rx_gen;           /* bumped by each input flush */
-    uint8_t *rx;               /* ring: bytes for readers */
-    size_t rx_cap, rx_head, rx_len;
-    uint8_t *tx;               /* ring: bytes for the device */
-    size_t tx_cap, tx_head, tx_len, tx_inflight;
+    struct owu_ring rx;        /* bytes for readers */
+    struct owu_ring tx;        /* bytes for the device */
+    size_t tx_inflight;        /* taken from tx, being written to the device */
     struct tty_queue reads, writes, drains, miwaits;
     uint64_t *poll_kh;         /* poll handles waiting for a wake-up */
     size_t n_poll_kh, cap_poll_kh;

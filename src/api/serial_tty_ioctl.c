@@ -65,6 +65,12 @@ static const struct {
     {TIOCSSERIAL, sizeof(struct serial_struct), 0},
 };
 
+/* Output not yet with the device: queued, in flight, waiting writers or earlier drains. */
+static bool output_busy_locked(const struct owu_serial_tty *t)
+{
+    return t->tx.len || t->tx_inflight || t->writes.head || t->drains.head;
+}
+
 /* ---- lines and line coding (loop thread; never with the lock held) ----------------------- */
 
 /* Sends DTR/RTS when what the user wants, less RTS held back by CRTSCTS, differs from what
@@ -209,7 +215,7 @@ void owu_tty_last_close(struct owu_serial_tty *t)
     bool hup = (t->term.c_cflag & HUPCL) != 0;
     t->tx_stopped = false;
     pthread_cond_broadcast(&t->cond);
-    bool busy = t->tx_len || t->tx_inflight || t->writes.head || t->drains.head;
+    bool busy = output_busy_locked(t);
     struct tty_req *r = hup && busy ? calloc(1, sizeof *r) : NULL;
     if (r) {
         r->kind = REQ_DRAIN;
@@ -227,9 +233,9 @@ void owu_tty_flow(struct owu_serial_tty *t)
     bool was = t->rts_flow_off;
     if (!(t->term.c_cflag & CRTSCTS))
         t->rts_flow_off = false;
-    else if (!t->rts_flow_off && t->rx_len >= t->rx_cap / 4 * 3)
+    else if (!t->rts_flow_off && t->rx.len >= t->rx.cap / 4 * 3)
         t->rts_flow_off = true;   /* readers are behind: ask the device to hold on */
-    else if (t->rts_flow_off && t->rx_len <= t->rx_cap / 4)
+    else if (t->rts_flow_off && t->rx.len <= t->rx.cap / 4)
         t->rts_flow_off = false;
     bool now = t->rts_flow_off;
     pthread_mutex_unlock(&t->lock);
@@ -309,7 +315,7 @@ static void set_termios(struct owu_serial_tty *t, uint64_t unique, uint32_t cmd,
     struct owu_ktermios nt;
     pthread_mutex_lock(&t->lock);
     nt = t->term;
-    bool busy = t->tx_len || t->tx_inflight || t->writes.head || t->drains.head;
+    bool busy = output_busy_locked(t);
     pthread_mutex_unlock(&t->lock);
     memcpy(&nt, data, n < sizeof nt ? n : sizeof nt);
     normalize(t, &nt, is2);
@@ -337,7 +343,7 @@ static void set_termios(struct owu_serial_tty *t, uint64_t unique, uint32_t cmd,
 static void drain_then(struct owu_serial_tty *t, uint64_t unique, unsigned break_ms)
 {
     pthread_mutex_lock(&t->lock);
-    bool busy = t->tx_len || t->tx_inflight || t->writes.head || t->drains.head;
+    bool busy = output_busy_locked(t);
     pthread_mutex_unlock(&t->lock);
     if (!busy) {
         reply_ioctl(t, unique, break_ms ? send_break(t, break_ms) : 0, NULL, 0);
@@ -358,7 +364,7 @@ void owu_tty_service_locked(struct owu_serial_tty *t)
 {
     /* Only this (the loop) thread takes from drains and miwaits, so they stay put while the
      * lock is dropped below. */
-    while (t->drains.head && !t->tx_len && !t->tx_inflight && !t->writes.head && !t->gone) {
+    while (t->drains.head && !t->tx.len && !t->tx_inflight && !t->writes.head && !t->gone) {
         struct tty_req *r = t->drains.head;
         t->drains.head = r->next;
         if (!t->drains.head)
@@ -530,7 +536,7 @@ void owu_tty_ioctl(struct owu_serial_tty *t, uint64_t unique, const uint8_t *p, 
         /* Both under our lock: the rx thread cannot store what it took from the port
          * meanwhile, so no byte is counted twice (bytes in its hands count once they land). */
         pthread_mutex_lock(&t->lock);
-        size_t n = t->rx_len + owu_usbser_rx_available(t->port);
+        size_t n = t->rx.len + owu_usbser_rx_available(t->port);
         pthread_mutex_unlock(&t->lock);
         v = n > 0x7FFFFFFF ? 0x7FFFFFFF : (int)n;
         reply_ioctl(t, unique, 0, &v, sizeof v);
@@ -538,7 +544,7 @@ void owu_tty_ioctl(struct owu_serial_tty *t, uint64_t unique, const uint8_t *p, 
     }
     case TIOCOUTQ:
         pthread_mutex_lock(&t->lock);
-        v = (int)(t->tx_len + t->tx_inflight);
+        v = (int)(t->tx.len + t->tx_inflight);
         pthread_mutex_unlock(&t->lock);
         reply_ioctl(t, unique, 0, &v, sizeof v);
         return;
@@ -627,7 +633,7 @@ void owu_tty_ioctl(struct owu_serial_tty *t, uint64_t unique, const uint8_t *p, 
         ss.type = PORT_UNKNOWN;
         ss.line = atoi(t->port_name + (strncmp(t->port_name, "COM", 3) == 0 ? 3 : 0));
         pthread_mutex_lock(&t->lock);
-        ss.xmit_fifo_size = (int)t->tx_cap;
+        ss.xmit_fifo_size = (int)t->tx.cap;
         ss.baud_base = (int)t->term.c_ospeed;
         pthread_mutex_unlock(&t->lock);
         ss.close_delay = 50;

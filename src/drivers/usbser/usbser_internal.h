@@ -21,6 +21,7 @@
 #include <openwinusb/descriptors.h>
 #include <openwinusb/usbser.h>
 
+#include "core/ring.h"
 #include "core/urb.h"
 #include "hcd/hcd.h"
 
@@ -83,8 +84,7 @@ struct owu_usbser_port {
     bool claimed_comm, claimed_data;
 
     /* receive ring */
-    uint8_t *ring;
-    size_t ring_cap, ring_head, ring_count;
+    struct owu_ring ring;
     size_t rx_size;
     unsigned nrx, rx_inflight;
     struct usbser_rx_urb *rx;

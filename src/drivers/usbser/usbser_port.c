@@ -420,7 +420,7 @@ void owu_usbser_clear_events(struct owu_usbser_port *port, unsigned mask)
 size_t owu_usbser_rx_available(struct owu_usbser_port *port)
 {
     pthread_mutex_lock(&port->lock);
-    size_t n = port->ring_count;
+    size_t n = port->ring.len;
     pthread_mutex_unlock(&port->lock);
     return n;
 }
@@ -446,24 +446,14 @@ int owu_usbser_read(struct owu_usbser_port *port, void *buf, size_t len, unsigne
             rc = OWU_E_CANCELLED;
             break;
         }
-        if (port->ring_count || len == 0) {
-            size_t n = len < port->ring_count ? len : port->ring_count;
-            size_t first = port->ring_cap - port->ring_head < n ? port->ring_cap - port->ring_head : n;
-            if (first)
-                memcpy(buf, port->ring + port->ring_head, first);
-            if (n > first)
-                memcpy((uint8_t *)buf + first, port->ring, n - first);
-            port->ring_head = (port->ring_head + n) % port->ring_cap;
-            port->ring_count -= n;
-            if (port->ring_count == 0)
-                port->ring_head = 0;
-            *got = n;
+        if (port->ring.len || len == 0) {
+            *got = owu_ring_get(&port->ring, buf, len);
             refill = port->rx_inflight < port->nrx;
             break;
         }
         if (timed) {
             if (pthread_cond_timedwait(&port->cond, &port->lock, &deadline) == ETIMEDOUT &&
-                !port->ring_count && !port->gone) {
+                !port->ring.len && !port->gone) {
                 rc = OWU_E_TIMEOUT;
                 break;
             }
@@ -484,8 +474,7 @@ int owu_usbser_purge(struct owu_usbser_port *port, unsigned flags)
     bool refill = false;
     pthread_mutex_lock(&port->lock);
     if (flags & OWU_USBSER_PURGE_RX) {
-        port->ring_count = 0;
-        port->ring_head = 0;
+        owu_ring_clear(&port->ring);
         port->events &= ~(unsigned)OWU_USBSER_EV_RXCHAR;
         refill = true;
     }

@@ -21,10 +21,10 @@ int usbser_rx_init(struct owu_usbser_port *port)
     size_t need = (size_t)port->nrx * sz;
     if (port->opt.rx_buffer_size < need)
         port->opt.rx_buffer_size = need;
-    port->ring_cap = port->opt.rx_buffer_size;
-    port->ring = malloc(port->ring_cap);
+    port->ring.cap = port->opt.rx_buffer_size;
+    port->ring.buf = malloc(port->ring.cap);
     port->rx = calloc(port->nrx, sizeof *port->rx);
-    if (!port->ring || !port->rx)
+    if (!port->ring.buf || !port->rx)
         return OWU_E_NOMEM;
     for (unsigned i = 0; i < port->nrx; i++) {
         struct usbser_rx_urb *r = &port->rx[i];
@@ -57,9 +57,9 @@ void usbser_rx_free(struct owu_usbser_port *port)
         for (unsigned i = 0; i < port->nrx; i++)
             free(port->rx[i].urb.buffer);
     free(port->rx);
-    free(port->ring);
+    free(port->ring.buf);
     port->rx = NULL;
-    port->ring = NULL;
+    port->ring.buf = NULL;
 }
 
 void usbser_mark_gone_locked(struct owu_usbser_port *port)
@@ -78,8 +78,8 @@ static bool readers_allowed(const struct owu_usbser_port *port)
 /* Room for one more URB: the free space not promised to URBs in flight. */
 static bool rx_room(const struct owu_usbser_port *port)
 {
-    size_t promised = port->ring_count + (size_t)port->rx_inflight * port->rx_size;
-    return promised + port->rx_size <= port->ring_cap;
+    size_t promised = port->ring.len + (size_t)port->rx_inflight * port->rx_size;
+    return promised + port->rx_size <= port->ring.cap;
 }
 
 /* Submits an URB of the port (read or notification) that was marked busy under the lock;
@@ -143,19 +143,6 @@ void usbser_rx_refill(struct owu_usbser_port *port)
         submit_or_undo(port, go[i]);
 }
 
-static void ring_put_locked(struct owu_usbser_port *port, const uint8_t *data, size_t n)
-{
-    size_t room = port->ring_cap - port->ring_count;
-    if (n > room)   /* cannot happen while reservations hold; never overrun the buffer */
-        n = room;
-    size_t tail = (port->ring_head + port->ring_count) % port->ring_cap;
-    size_t first = port->ring_cap - tail < n ? port->ring_cap - tail : n;
-    memcpy(port->ring + tail, data, first);
-    if (n > first)
-        memcpy(port->ring, data + first, n - first);
-    port->ring_count += n;
-}
-
 static void rx_complete(struct owu_urb *urb)
 {
     struct usbser_rx_urb *r = urb->context;
@@ -163,7 +150,7 @@ static void rx_complete(struct owu_urb *urb)
     pthread_mutex_lock(&port->lock);
     /* Data is kept whatever the status: a cancelled transfer may have brought some. */
     if (urb->actual) {
-        ring_put_locked(port, urb->buffer, urb->actual);
+        owu_ring_put(&port->ring, urb->buffer, urb->actual);   /* fits: the room was reserved */
         port->cnt.rx_bytes += urb->actual;
         port->events |= OWU_USBSER_EV_RXCHAR;
         port->last_activity_ns = owu_now_ns();
