@@ -6,17 +6,14 @@
 
 #include "api/process_stack.h"
 
-bool owu_w32_instance_present(const char *instance_id)
+/* The stack's lock is held. */
+static bool instance_present_locked(struct owu_stack *stack, const char *instance_id)
 {
-    struct owu_stack *stack = owu_process_stack(NULL);
-    if (!stack || !instance_id)
+    if (!instance_id)
         return false;
-    owu_stack_lock(stack);
     struct owu_devnode *n = owu_stack_find(stack, instance_id);
     struct owu_usb_device *udev = owu_w32_node_device(n);
-    bool present = udev && !owu_usb_device_gone(udev);
-    owu_stack_unlock(stack);
-    return present;
+    return udev && !owu_usb_device_gone(udev);
 }
 
 int owu_w32_query_interfaces(const GUID *cls, const char *instance_id, bool present_only,
@@ -39,12 +36,14 @@ int owu_w32_query_interfaces(const GUID *cls, const char *instance_id, bool pres
         return rc;
     if (present_only) {
         size_t k = 0;
+        owu_stack_lock(stack);
         for (size_t i = 0; i < n; i++) {
-            if (owu_w32_instance_present(v[i].instance_id))
+            if (instance_present_locked(stack, v[i].instance_id))
                 v[k++] = v[i];
             else
                 owu_devif_info_clear(&v[i]);
         }
+        owu_stack_unlock(stack);
         n = k;
     }
     if (n == 0) {

@@ -2,6 +2,7 @@
  * device file handle is waitable too: its own event is signalled when an overlapped request
  * started on it completes, as Windows does for requests whose OVERLAPPED has no hEvent. */
 #include "api/win32_internal.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -90,21 +91,12 @@ void owu_w32_event_reset(HANDLE h)
     SetLastError(saved);
 }
 
-static struct timespec deadline_after(DWORD ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint64_t ns = (uint64_t)ts.tv_nsec + (uint64_t)(ms % 1000u) * 1000000ull;
-    ts.tv_sec += (time_t)(ms / 1000u) + (time_t)(ns / 1000000000ull);
-    ts.tv_nsec = (long)(ns % 1000000000ull);
-    return ts;
-}
-
 /* Waits on (lock, cond) until *flag; clears it when auto_reset. */
 static DWORD wait_flag(pthread_mutex_t *lock, pthread_cond_t *cond, bool *flag, bool auto_reset,
                        DWORD ms)
 {
-    struct timespec ts = deadline_after(ms == INFINITE ? 0 : ms);
+    struct timespec ts;
+    owu_deadline_ms(&ts, ms == INFINITE ? 0 : ms);
     DWORD rc = WAIT_OBJECT_0;
     pthread_mutex_lock(lock);
     while (!*flag) {

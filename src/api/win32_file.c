@@ -41,34 +41,34 @@ static void file_destroy(struct owu_w32_obj *obj)
     free(f);
 }
 
-/* A REG_DWORD of the instance's Device Parameters (a value of another type counts as
- * absent). */
+/* A REG_DWORD of the instance's Device Parameters, def when absent (a value of another type
+ * counts as absent): owu_registry_get_dword leaves def in place on every failure. */
 static uint32_t param_dword(struct owu_registry *reg, const char *instance_id, const char *name, uint32_t def)
 {
     uint32_t v = def;
-    if (reg && owu_registry_get_dword(reg, instance_id, name, def, &v, NULL) != OWU_OK)
-        v = def;
+    if (reg)
+        (void)owu_registry_get_dword(reg, instance_id, name, def, &v, NULL);
     return v;
 }
 
-/* What WinUSB reads from Device Parameters when it starts (winusb-api.md §6). */
+/* What WinUSB reads from Device Parameters when it starts (winusb-api.md §6), over the
+ * driver's defaults. */
 static void read_power_defaults(struct owu_stack *stack, const char *instance_id,
                                 struct owu_winusb_power_defaults *pd)
 {
     owu_winusb_power_defaults_init(pd);
     struct owu_registry *reg = stack ? owu_stack_registry(stack) : NULL;
-    pd->idle_enabled = param_dword(reg, instance_id, OWU_REGVAL_DEVICE_IDLE_ENABLED, 0) != 0;
-    pd->default_idle_state = param_dword(reg, instance_id, OWU_REGVAL_DEFAULT_IDLE_STATE, 1) != 0;
-    pd->idle_timeout_ms = param_dword(reg, instance_id, OWU_REGVAL_DEFAULT_IDLE_TIMEOUT,
-                                      OWU_WINUSB_DEFAULT_IDLE_TIMEOUT_MS);
+    pd->idle_enabled = param_dword(reg, instance_id, OWU_REGVAL_DEVICE_IDLE_ENABLED, pd->idle_enabled) != 0;
+    pd->default_idle_state =
+        param_dword(reg, instance_id, OWU_REGVAL_DEFAULT_IDLE_STATE, pd->default_idle_state) != 0;
+    pd->idle_timeout_ms = param_dword(reg, instance_id, OWU_REGVAL_DEFAULT_IDLE_TIMEOUT, pd->idle_timeout_ms);
 }
 
 /* Claims the interfaces of the function; ERROR_* on failure (nothing left claimed). */
 static DWORD claim_function(struct owu_w32_file *f)
 {
     struct owu_config *cfg = NULL;
-    if (f->info->num_configs == 0 ||
-        owu_config_parse(f->info->configs[0].data, f->info->configs[0].len, &cfg, NULL) != OWU_OK)
+    if (owu_devinfo_config(f->info, 0, &cfg, NULL) != OWU_OK)
         return ERROR_SUCCESS;   /* nothing to claim; WinUsb_Initialize reports the bad device */
     DWORD err = ERROR_SUCCESS;
     for (unsigned i = 0; i < cfg->num_interfaces && err == ERROR_SUCCESS; i++) {

@@ -187,9 +187,10 @@ HANDLE owu_w32_overlapped_start(struct owu_w32_file *file, LPOVERLAPPED ov);
 /* Completion: InternalHigh, then Internal, then the event; the file's event too. */
 void owu_w32_overlapped_finish(struct owu_w32_file *file, LPOVERLAPPED ov, HANDLE event,
                                int status, size_t bytes);
-/* A request refused before it started: Internal gets its status, no event is signalled. */
-void owu_w32_overlapped_refuse(LPOVERLAPPED ov, int status);
-/* GetOverlappedResult on a file object. */
+/* A request refused before it started: Internal gets its status, no event is signalled (the
+ * file's waiters are woken to see it). */
+void owu_w32_overlapped_refuse(struct owu_w32_file *file, LPOVERLAPPED ov, int status);
+/* GetOverlappedResult on a file object: waits on the file the request was started on. */
 BOOL owu_w32_overlapped_result(struct owu_w32_file *file, LPOVERLAPPED ov, LPDWORD bytes, BOOL wait);
 
 /* ---- UTF-16 ----------------------------------------------------------------------------------- */
@@ -207,7 +208,5 @@ size_t owu_w32_utf8_to_utf16(const char *s, WCHAR *out, size_t outcount);
  * whose device is in the tree now. Release with owu_devif_infos_free. */
 int owu_w32_query_interfaces(const GUID *cls, const char *instance_id, bool present_only,
                              struct owu_devif_info **out, size_t *count);
-/* Whether a device instance is present (in the stack's tree, device not gone). */
-bool owu_w32_instance_present(const char *instance_id);
 
 #endif

@@ -1,6 +1,7 @@
 /* The small rest of the Win32 subset: Sleep, the performance counter and tick counts (100 ns
  * ticks of CLOCK_MONOTONIC, 10 MHz), LocalAlloc and the process heap (malloc underneath). */
 #include "api/win32_internal.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,18 +15,11 @@ void WINAPI Sleep(DWORD dwMilliseconds)
         ;
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 BOOL WINAPI QueryPerformanceCounter(LARGE_INTEGER *lpPerformanceCount)
 {
     if (!lpPerformanceCount)
         return owu_w32_fail(ERROR_NOACCESS);
-    lpPerformanceCount->QuadPart = (LONGLONG)(mono_ns() / 100u);
+    lpPerformanceCount->QuadPart = (LONGLONG)(owu_now_ns() / 100u);
     return TRUE;
 }
 
@@ -37,8 +31,8 @@ BOOL WINAPI QueryPerformanceFrequency(LARGE_INTEGER *lpFrequency)
     return TRUE;
 }
 
-ULONGLONG WINAPI GetTickCount64(void) { return mono_ns() / 1000000u; }
-DWORD WINAPI GetTickCount(void) { return (DWORD)(mono_ns() / 1000000u); }
+ULONGLONG WINAPI GetTickCount64(void) { return owu_now_ms(); }
+DWORD WINAPI GetTickCount(void) { return (DWORD)owu_now_ms(); }
 
 HLOCAL WINAPI LocalAlloc(UINT uFlags, SIZE_T uBytes)
 {

@@ -3,11 +3,10 @@
  * Internal (the NTSTATUS), then signals the event captured at the start — the caller may
  * free the OVERLAPPED as soon as Internal changes, so nothing reads it after that.
  * GetOverlappedResult reads those fields; waiting never depends on the caller's event (an
- * auto-reset event the caller already waited on cannot make it hang). */
+ * auto-reset event the caller already waited on cannot make it hang): waiters wait on the
+ * file's condition, which every completion and refusal broadcasts under the file's lock
+ * after storing Internal, so a waiter that saw STATUS_PENDING under that lock cannot miss it. */
 #include "api/win32_internal.h"
-
-static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_cond = PTHREAD_COND_INITIALIZER;
 
 static HANDLE event_of(LPOVERLAPPED ov)
 {
@@ -18,10 +17,8 @@ static HANDLE event_of(LPOVERLAPPED ov)
 HANDLE owu_w32_overlapped_start(struct owu_w32_file *file, LPOVERLAPPED ov)
 {
     HANDLE ev = event_of(ov);
-    pthread_mutex_lock(&g_lock);
     ov->InternalHigh = 0;
     __atomic_store_n(&ov->Internal, (ULONG_PTR)STATUS_PENDING, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&g_lock);
     if (ev)
         owu_w32_event_reset(ev);
     pthread_mutex_lock(&file->lock);
@@ -33,11 +30,8 @@ HANDLE owu_w32_overlapped_start(struct owu_w32_file *file, LPOVERLAPPED ov)
 void owu_w32_overlapped_finish(struct owu_w32_file *file, LPOVERLAPPED ov, HANDLE event,
                                int status, size_t bytes)
 {
-    pthread_mutex_lock(&g_lock);
     ov->InternalHigh = bytes;
     __atomic_store_n(&ov->Internal, (ULONG_PTR)owu_w32_ntstatus_of(status), __ATOMIC_RELEASE);
-    pthread_cond_broadcast(&g_cond);
-    pthread_mutex_unlock(&g_lock);
     if (event)
         owu_w32_event_set(event);
     pthread_mutex_lock(&file->lock);
@@ -46,30 +40,30 @@ void owu_w32_overlapped_finish(struct owu_w32_file *file, LPOVERLAPPED ov, HANDL
     pthread_mutex_unlock(&file->lock);
 }
 
-void owu_w32_overlapped_refuse(LPOVERLAPPED ov, int status)
+void owu_w32_overlapped_refuse(struct owu_w32_file *file, LPOVERLAPPED ov, int status)
 {
-    pthread_mutex_lock(&g_lock);
     ov->InternalHigh = 0;
     __atomic_store_n(&ov->Internal, (ULONG_PTR)owu_w32_ntstatus_of(status), __ATOMIC_RELEASE);
-    pthread_cond_broadcast(&g_cond);
-    pthread_mutex_unlock(&g_lock);
+    pthread_mutex_lock(&file->lock);
+    pthread_cond_broadcast(&file->cond);
+    pthread_mutex_unlock(&file->lock);
 }
 
 BOOL owu_w32_overlapped_result(struct owu_w32_file *file, LPOVERLAPPED ov, LPDWORD bytes, BOOL wait)
 {
     if (!ov)
         return owu_w32_fail(ERROR_INVALID_PARAMETER);
-    pthread_mutex_lock(&g_lock);
+    pthread_mutex_lock(&file->lock);
     ULONG_PTR st;
     while ((st = __atomic_load_n(&ov->Internal, __ATOMIC_ACQUIRE)) == (ULONG_PTR)STATUS_PENDING) {
         if (!wait) {
-            pthread_mutex_unlock(&g_lock);
+            pthread_mutex_unlock(&file->lock);
             return owu_w32_fail(ERROR_IO_INCOMPLETE);
         }
-        pthread_cond_wait(&g_cond, &g_lock);
+        pthread_cond_wait(&file->cond, &file->lock);
     }
     DWORD n = (DWORD)ov->InternalHigh;
-    pthread_mutex_unlock(&g_lock);
+    pthread_mutex_unlock(&file->lock);
     if (bytes)
         *bytes = n;
     DWORD err = owu_w32_error_of_ntstatus((uint32_t)st);

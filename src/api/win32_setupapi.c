@@ -190,31 +190,36 @@ static const struct owu_devif_info *detail_entry(struct w32_devinfo *d, PSP_DEVI
     return e;
 }
 
-BOOL WINAPI SetupDiGetDeviceInterfaceDetailA(HDEVINFO DeviceInfoSet, PSP_DEVICE_INTERFACE_DATA DeviceInterfaceData,
-                                             PSP_DEVICE_INTERFACE_DETAIL_DATA_A DeviceInterfaceDetailData,
-                                             DWORD DeviceInterfaceDetailDataSize, PDWORD RequiredSize,
-                                             PSP_DEVINFO_DATA DeviceInfoData)
+/* The A and W detail calls: detail is a PSP_DEVICE_INTERFACE_DETAIL_DATA_W when wide. */
+static BOOL interface_detail(HDEVINFO set, PSP_DEVICE_INTERFACE_DATA ifd, void *detail, DWORD size,
+                             PDWORD required, PSP_DEVINFO_DATA di, bool wide)
 {
-    struct w32_devinfo *d = get_set(DeviceInfoSet);
+    struct w32_devinfo *d = get_set(set);
     if (!d)
         return FALSE;
+    PSP_DEVICE_INTERFACE_DETAIL_DATA_A da = detail;
+    PSP_DEVICE_INTERFACE_DETAIL_DATA_W dw = detail;
     DWORD err;
     BOOL ok = FALSE;
-    const struct owu_devif_info *e = detail_entry(d, DeviceInterfaceData, DeviceInfoData,
-                                                  DeviceInterfaceDetailData != NULL, DeviceInterfaceDetailDataSize, &err);
+    const struct owu_devif_info *e = detail_entry(d, ifd, di, detail != NULL, size, &err);
     if (!e) {
         ok = owu_w32_fail(err);
-    } else if (DeviceInterfaceDetailData &&
-               DeviceInterfaceDetailData->cbSize != sizeof(SP_DEVICE_INTERFACE_DETAIL_DATA_A)) {
+    } else if (detail && (wide ? dw->cbSize != sizeof(SP_DEVICE_INTERFACE_DETAIL_DATA_W)
+                               : da->cbSize != sizeof(SP_DEVICE_INTERFACE_DETAIL_DATA_A))) {
         ok = owu_w32_fail(ERROR_INVALID_USER_BUFFER);
     } else {
-        size_t need = offsetof(SP_DEVICE_INTERFACE_DETAIL_DATA_A, DevicePath) + strlen(e->path) + 1;
-        if (RequiredSize)
-            *RequiredSize = (DWORD)need;
-        if (!DeviceInterfaceDetailData || DeviceInterfaceDetailDataSize < need) {
+        size_t units = wide ? owu_w32_utf8_to_utf16(e->path, NULL, 0) : strlen(e->path) + 1;
+        size_t need = wide ? offsetof(SP_DEVICE_INTERFACE_DETAIL_DATA_W, DevicePath) + units * sizeof(WCHAR)
+                           : offsetof(SP_DEVICE_INTERFACE_DETAIL_DATA_A, DevicePath) + units;
+        if (required)
+            *required = (DWORD)need;
+        if (!detail || size < need) {
             ok = owu_w32_fail(ERROR_INSUFFICIENT_BUFFER);
         } else {
-            memcpy(DeviceInterfaceDetailData->DevicePath, e->path, strlen(e->path) + 1);
+            if (wide)
+                owu_w32_utf8_to_utf16(e->path, dw->DevicePath, units);
+            else
+                memcpy(da->DevicePath, e->path, units);
             SetLastError(ERROR_SUCCESS);
             ok = TRUE;
         }
@@ -223,38 +228,22 @@ BOOL WINAPI SetupDiGetDeviceInterfaceDetailA(HDEVINFO DeviceInfoSet, PSP_DEVICE_
     return ok;
 }
 
+BOOL WINAPI SetupDiGetDeviceInterfaceDetailA(HDEVINFO DeviceInfoSet, PSP_DEVICE_INTERFACE_DATA DeviceInterfaceData,
+                                             PSP_DEVICE_INTERFACE_DETAIL_DATA_A DeviceInterfaceDetailData,
+                                             DWORD DeviceInterfaceDetailDataSize, PDWORD RequiredSize,
+                                             PSP_DEVINFO_DATA DeviceInfoData)
+{
+    return interface_detail(DeviceInfoSet, DeviceInterfaceData, DeviceInterfaceDetailData,
+                            DeviceInterfaceDetailDataSize, RequiredSize, DeviceInfoData, false);
+}
+
 BOOL WINAPI SetupDiGetDeviceInterfaceDetailW(HDEVINFO DeviceInfoSet, PSP_DEVICE_INTERFACE_DATA DeviceInterfaceData,
                                              PSP_DEVICE_INTERFACE_DETAIL_DATA_W DeviceInterfaceDetailData,
                                              DWORD DeviceInterfaceDetailDataSize, PDWORD RequiredSize,
                                              PSP_DEVINFO_DATA DeviceInfoData)
 {
-    struct w32_devinfo *d = get_set(DeviceInfoSet);
-    if (!d)
-        return FALSE;
-    DWORD err;
-    BOOL ok = FALSE;
-    const struct owu_devif_info *e = detail_entry(d, DeviceInterfaceData, DeviceInfoData,
-                                                  DeviceInterfaceDetailData != NULL, DeviceInterfaceDetailDataSize, &err);
-    if (!e) {
-        ok = owu_w32_fail(err);
-    } else if (DeviceInterfaceDetailData &&
-               DeviceInterfaceDetailData->cbSize != sizeof(SP_DEVICE_INTERFACE_DETAIL_DATA_W)) {
-        ok = owu_w32_fail(ERROR_INVALID_USER_BUFFER);
-    } else {
-        size_t units = owu_w32_utf8_to_utf16(e->path, NULL, 0);
-        size_t need = offsetof(SP_DEVICE_INTERFACE_DETAIL_DATA_W, DevicePath) + units * sizeof(WCHAR);
-        if (RequiredSize)
-            *RequiredSize = (DWORD)need;
-        if (!DeviceInterfaceDetailData || DeviceInterfaceDetailDataSize < need) {
-            ok = owu_w32_fail(ERROR_INSUFFICIENT_BUFFER);
-        } else {
-            owu_w32_utf8_to_utf16(e->path, DeviceInterfaceDetailData->DevicePath, units);
-            SetLastError(ERROR_SUCCESS);
-            ok = TRUE;
-        }
-    }
-    owu_w32_obj_unref(&d->obj);
-    return ok;
+    return interface_detail(DeviceInfoSet, DeviceInterfaceData, DeviceInterfaceDetailData,
+                            DeviceInterfaceDetailDataSize, RequiredSize, DeviceInfoData, true);
 }
 
 BOOL WINAPI SetupDiEnumDeviceInfo(HDEVINFO DeviceInfoSet, DWORD MemberIndex, PSP_DEVINFO_DATA DeviceInfoData)
@@ -297,22 +286,25 @@ static const char *instance_of(struct w32_devinfo *d, PSP_DEVINFO_DATA di)
     return d->devices[i];
 }
 
-BOOL WINAPI SetupDiGetDeviceInstanceIdA(HDEVINFO DeviceInfoSet, PSP_DEVINFO_DATA DeviceInfoData,
-                                        PSTR DeviceInstanceId, DWORD DeviceInstanceIdSize, PDWORD RequiredSize)
+/* The A and W instance-ID calls: buf is a PWSTR of size units when wide. */
+static BOOL instance_id(HDEVINFO set, PSP_DEVINFO_DATA di, void *buf, DWORD size, PDWORD required, bool wide)
 {
-    struct w32_devinfo *d = get_set(DeviceInfoSet);
+    struct w32_devinfo *d = get_set(set);
     if (!d)
         return FALSE;
     BOOL ok = FALSE;
-    const char *id = instance_of(d, DeviceInfoData);
+    const char *id = instance_of(d, di);
     if (id) {
-        size_t need = strlen(id) + 1;
-        if (RequiredSize)
-            *RequiredSize = (DWORD)need;
-        if (!DeviceInstanceId || DeviceInstanceIdSize < need) {
+        size_t need = wide ? owu_w32_utf8_to_utf16(id, NULL, 0) : strlen(id) + 1;
+        if (required)
+            *required = (DWORD)need;
+        if (!buf || size < need) {
             ok = owu_w32_fail(ERROR_INSUFFICIENT_BUFFER);
         } else {
-            memcpy(DeviceInstanceId, id, need);
+            if (wide)
+                owu_w32_utf8_to_utf16(id, buf, need);
+            else
+                memcpy(buf, id, need);
             SetLastError(ERROR_SUCCESS);
             ok = TRUE;
         }
@@ -321,28 +313,16 @@ BOOL WINAPI SetupDiGetDeviceInstanceIdA(HDEVINFO DeviceInfoSet, PSP_DEVINFO_DATA
     return ok;
 }
 
+BOOL WINAPI SetupDiGetDeviceInstanceIdA(HDEVINFO DeviceInfoSet, PSP_DEVINFO_DATA DeviceInfoData,
+                                        PSTR DeviceInstanceId, DWORD DeviceInstanceIdSize, PDWORD RequiredSize)
+{
+    return instance_id(DeviceInfoSet, DeviceInfoData, DeviceInstanceId, DeviceInstanceIdSize, RequiredSize, false);
+}
+
 BOOL WINAPI SetupDiGetDeviceInstanceIdW(HDEVINFO DeviceInfoSet, PSP_DEVINFO_DATA DeviceInfoData,
                                         PWSTR DeviceInstanceId, DWORD DeviceInstanceIdSize, PDWORD RequiredSize)
 {
-    struct w32_devinfo *d = get_set(DeviceInfoSet);
-    if (!d)
-        return FALSE;
-    BOOL ok = FALSE;
-    const char *id = instance_of(d, DeviceInfoData);
-    if (id) {
-        size_t need = owu_w32_utf8_to_utf16(id, NULL, 0);
-        if (RequiredSize)
-            *RequiredSize = (DWORD)need;
-        if (!DeviceInstanceId || DeviceInstanceIdSize < need) {
-            ok = owu_w32_fail(ERROR_INSUFFICIENT_BUFFER);
-        } else {
-            owu_w32_utf8_to_utf16(id, DeviceInstanceId, need);
-            SetLastError(ERROR_SUCCESS);
-            ok = TRUE;
-        }
-    }
-    owu_w32_obj_unref(&d->obj);
-    return ok;
+    return instance_id(DeviceInfoSet, DeviceInfoData, DeviceInstanceId, DeviceInstanceIdSize, RequiredSize, true);
 }
 
 BOOL WINAPI SetupDiDestroyDeviceInfoList(HDEVINFO DeviceInfoSet)

@@ -54,19 +54,12 @@ size_t owu_w32_utf8_to_utf16(const char *s, WCHAR *out, size_t outcount)
     size_t n = 0;
     const unsigned char *p = (const unsigned char *)(s ? s : "");
     while (*p) {
-        uint32_t c = next_cp(&p);
-        if (c >= 0x10000) {
-            c -= 0x10000;
-            if (n + 1 < outcount) {
-                out[n] = (WCHAR)(0xD800 + (c >> 10));
-                out[n + 1] = (WCHAR)(0xDC00 + (c & 0x3FF));
-            }
-            n += 2;
-        } else {
-            if (n < outcount)
-                out[n] = (WCHAR)c;
-            n++;
-        }
+        uint16_t units[2];
+        size_t k = owu_utf16_put(next_cp(&p), units);
+        if (n + k <= outcount)   /* a pair is written whole or not at all */
+            for (size_t j = 0; j < k; j++)
+                out[n + j] = (WCHAR)units[j];
+        n += k;
     }
     if (outcount)
         out[n < outcount ? n : outcount - 1] = 0;

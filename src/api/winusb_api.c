@@ -416,7 +416,7 @@ static BOOL pipe_op(WINUSB_INTERFACE_HANDLE InterfaceHandle, UCHAR PipeID,
         return FALSE;
     int rc = op(h->intf, PipeID);
     owu_w32_obj_unref(&h->obj);
-    if (rc == OWU_E_NOTFOUND || rc == OWU_E_INVAL)
+    if (rc == OWU_E_NOTFOUND)   /* no such pipe; OWU_E_INVAL maps to the same error below */
         return owu_w32_fail(ERROR_INVALID_PARAMETER);
     if (rc != OWU_OK)
         return owu_w32_fail(owu_w32_error_of(rc));

@@ -28,7 +28,4 @@ BOOL owu_w32_run_request(struct owu_w32_winusb *h, struct owu_winusb_req *req, o
                          void *arg, LPOVERLAPPED ov, PULONG transferred,
                          PUSBD_ISO_PACKET_DESCRIPTOR descs);
 
-/* USBD_STATUS of a packet's owu status. */
-USBD_STATUS owu_w32_usbd_status(int status);
-
 #endif

@@ -4,6 +4,10 @@
 
 #include <stdlib.h>
 
+/* A synchronous request's context lives on the waiting caller's stack: io_complete touches
+ * it last inside c->lock (setting done and signalling), and the caller only returns after
+ * it has reacquired that lock and seen done. An overlapped request's context is allocated
+ * and freed by io_complete. */
 struct io_ctx {
     struct owu_w32_file *file;        /* overlapped: reference */
     LPOVERLAPPED ov;
@@ -15,7 +19,8 @@ struct io_ctx {
     PUSBD_ISO_PACKET_DESCRIPTOR descs;
 };
 
-USBD_STATUS owu_w32_usbd_status(int status)
+/* USBD_STATUS of a packet's owu status. */
+static USBD_STATUS owu_w32_usbd_status(int status)
 {
     switch (status) {
     case OWU_OK: return USBD_STATUS_SUCCESS;
@@ -58,22 +63,22 @@ BOOL owu_w32_run_request(struct owu_w32_winusb *h, struct owu_winusb_req *req, o
                          void *arg, LPOVERLAPPED ov, PULONG transferred,
                          PUSBD_ISO_PACKET_DESCRIPTOR descs)
 {
-    struct io_ctx *c = calloc(1, sizeof *c);
-    if (!c) {
-        owu_winusb_req_free(req);
-        return owu_w32_fail(ERROR_NOT_ENOUGH_MEMORY);
-    }
-    c->descs = descs;
-    req->complete = io_complete;
-    req->context = c;
     if (ov) {
+        struct io_ctx *c = calloc(1, sizeof *c);
+        if (!c) {
+            owu_winusb_req_free(req);
+            return owu_w32_fail(ERROR_NOT_ENOUGH_MEMORY);
+        }
+        c->descs = descs;
+        req->complete = io_complete;
+        req->context = c;
         c->file = h->file;
         owu_w32_obj_ref(&c->file->obj);
         c->ov = ov;
         c->event = owu_w32_overlapped_start(h->file, ov);
         int rc = submit(req, arg);
         if (rc != OWU_OK) {
-            owu_w32_overlapped_refuse(ov, rc);
+            owu_w32_overlapped_refuse(c->file, ov, rc);
             owu_w32_obj_unref(&c->file->obj);
             free(c);
             owu_winusb_req_free(req);
@@ -83,7 +88,10 @@ BOOL owu_w32_run_request(struct owu_w32_winusb *h, struct owu_winusb_req *req, o
         return owu_w32_fail(ERROR_IO_PENDING);
     }
 
-    c->sync = true;
+    struct io_ctx sc = { .descs = descs, .sync = true };
+    struct io_ctx *c = &sc;
+    req->complete = io_complete;
+    req->context = c;
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
     int rc = submit(req, arg);
@@ -100,7 +108,6 @@ BOOL owu_w32_run_request(struct owu_w32_winusb *h, struct owu_winusb_req *req, o
     }
     pthread_cond_destroy(&c->cond);
     pthread_mutex_destroy(&c->lock);
-    free(c);
     owu_winusb_req_free(req);
     if (rc != OWU_OK)
         return owu_w32_fail(owu_w32_error_of(rc));

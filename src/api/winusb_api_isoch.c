@@ -158,13 +158,6 @@ BOOL WINAPI WinUsb_ReadIsochPipeAsap(WINUSB_ISOCH_BUFFER_HANDLE BufferHandle, UL
                   IsoPacketDescriptors, Overlapped);
 }
 
-static BOOL frame_result(int rc)
-{
-    if (rc == OWU_E_NOTSUP)
-        return owu_w32_fail(ERROR_NOT_SUPPORTED);
-    return owu_w32_fail(owu_w32_error_of(rc));
-}
-
 BOOL WINAPI WinUsb_GetCurrentFrameNumber(WINUSB_INTERFACE_HANDLE InterfaceHandle, PULONG CurrentFrameNumber,
                                          LARGE_INTEGER *TimeStamp)
 {
@@ -178,7 +171,7 @@ BOOL WINAPI WinUsb_GetCurrentFrameNumber(WINUSB_INTERFACE_HANDLE InterfaceHandle
     } else {
         int rc = owu_winusb_frame_number(owu_winusb_intf_dev(h->intf), &f);
         if (rc != OWU_OK) {
-            ok = frame_result(rc);
+            ok = owu_w32_fail(owu_w32_error_of(rc));
         } else {
             TimeStamp->QuadPart = qpc_now();
             *CurrentFrameNumber = f;
@@ -208,8 +201,10 @@ struct w32_timesync {
     struct owu_winusb_dev *dev;       /* reference */
     uint32_t frame0;                  /* a frame whose start we saw ... */
     LONGLONG qpc0;                    /* ... at this QPC */
-    ULONG generation;
 };
+
+/* The frame/QPC correlation never changes once tracking started: one generation. */
+#define TIMESYNC_GENERATION 1u
 
 static void timesync_destroy(struct owu_w32_obj *obj)
 {
@@ -262,7 +257,7 @@ BOOL WINAPI WinUsb_StartTrackingForTimeSync(WINUSB_INTERFACE_HANDLE InterfaceHan
     struct w32_timesync *t = rc == OWU_OK ? calloc(1, sizeof *t) : NULL;
     BOOL ok;
     if (rc != OWU_OK) {
-        ok = frame_result(rc);
+        ok = owu_w32_fail(owu_w32_error_of(rc));
     } else if (!t) {
         ok = owu_w32_fail(ERROR_NOT_ENOUGH_MEMORY);
     } else {
@@ -271,7 +266,6 @@ BOOL WINAPI WinUsb_StartTrackingForTimeSync(WINUSB_INTERFACE_HANDLE InterfaceHan
         owu_winusb_dev_ref(dev);
         t->frame0 = f;
         t->qpc0 = q;
-        t->generation = 1;
         HANDLE v = owu_w32_handle_add(&t->obj, OWU_W32_TIMESYNC);
         if (!v) {
             timesync_destroy(&t->obj);
@@ -305,7 +299,7 @@ BOOL WINAPI WinUsb_GetCurrentFrameNumberAndQpc(WINUSB_INTERFACE_HANDLE Interface
     if (!t || t->dev != dev) {
         ok = owu_w32_fail(ERROR_INVALID_HANDLE);
     } else if ((rc = owu_winusb_frame_number(dev, &f)) != OWU_OK) {
-        ok = frame_result(rc);
+        ok = owu_w32_fail(owu_w32_error_of(rc));
     } else {
         LONGLONG now = qpc_now();
         LONGLONG frame_start = t->qpc0 + (LONGLONG)(int32_t)(f - t->frame0) * QPC_PER_FRAME;
@@ -317,7 +311,7 @@ BOOL WINAPI WinUsb_GetCurrentFrameNumberAndQpc(WINUSB_INTERFACE_HANDLE Interface
             (LONGLONG)in_micro * QPC_PER_MICROFRAME;
         FrameQpcInfo->QueryPerformanceCounterFrequency.QuadPart = 10000000;
         FrameQpcInfo->PredictedAccuracyInMicroSeconds = 125;
-        FrameQpcInfo->CurrentGenerationID = t->generation;
+        FrameQpcInfo->CurrentGenerationID = TIMESYNC_GENERATION;
         FrameQpcInfo->CurrentQueryPerformanceCounter.QuadPart = now;
         FrameQpcInfo->CurrentHardwareFrameNumber = f & 0x7FFu;   /* MFINDEX / 8: 11 bits */
         FrameQpcInfo->CurrentHardwareMicroFrameNumber = micro;

@@ -90,40 +90,6 @@ int owu_langids_parse(const uint8_t *buf, size_t len, uint16_t *out, size_t max,
     return (int)n;
 }
 
-/* Next code point of NUL-terminated UTF-8 at *p; -1 for a malformed, overlong or surrogate
- * sequence. */
-static int32_t utf8_next(const unsigned char **p)
-{
-    const unsigned char *s = *p;
-    uint32_t cp;
-    size_t extra;
-    if (s[0] < 0x80) {
-        cp = s[0];
-        extra = 0;
-    } else if ((s[0] & 0xE0) == 0xC0) {
-        cp = s[0] & 0x1Fu;
-        extra = 1;
-    } else if ((s[0] & 0xF0) == 0xE0) {
-        cp = s[0] & 0x0Fu;
-        extra = 2;
-    } else if ((s[0] & 0xF8) == 0xF0) {
-        cp = s[0] & 0x07u;
-        extra = 3;
-    } else {
-        return -1;
-    }
-    for (size_t i = 1; i <= extra; i++) {
-        if ((s[i] & 0xC0) != 0x80) /* also stops at the NUL */
-            return -1;
-        cp = cp << 6 | (s[i] & 0x3Fu);
-    }
-    static const uint32_t min_for[4] = {0, 0x80, 0x800, 0x10000};
-    if (cp < min_for[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return -1;
-    *p = s + extra + 1;
-    return (int32_t)cp;
-}
-
 int owu_string_desc_encode(const char *utf8, uint8_t *out, size_t outsz)
 {
     if (!utf8 || !out)
@@ -131,25 +97,22 @@ int owu_string_desc_encode(const char *utf8, uint8_t *out, size_t outsz)
     size_t limit = outsz < STRING_DESC_MAX ? outsz : STRING_DESC_MAX;
     if (limit < 2)
         return OWU_E_INVAL;
-    const unsigned char *p = (const unsigned char *)utf8;
-    size_t w = 2;
-    while (*p) {
-        int32_t cp = utf8_next(&p);
-        if (cp < 0)
+    const uint8_t *p = (const uint8_t *)utf8;
+    size_t left = strlen(utf8), w = 2;
+    while (left) {
+        uint32_t cp;
+        size_t k = owu_utf8_next(p, left, &cp);   /* malformed, overlong or surrogate: 0 */
+        if (k == 0)
             return OWU_E_INVAL;
-        if (cp >= 0x10000) {
-            if (w + 4 > limit)
-                return OWU_E_INVAL;
-            uint32_t v = (uint32_t)cp - 0x10000;
-            owu_put_le16(out + w, (uint16_t)(0xD800 + (v >> 10)));
-            owu_put_le16(out + w + 2, (uint16_t)(0xDC00 + (v & 0x3FF)));
-            w += 4;
-        } else {
-            if (w + 2 > limit)
-                return OWU_E_INVAL;
-            owu_put_le16(out + w, (uint16_t)cp);
-            w += 2;
-        }
+        p += k;
+        left -= k;
+        uint16_t units[2];
+        size_t nu = owu_utf16_put(cp, units);
+        if (w + 2 * nu > limit)
+            return OWU_E_INVAL;
+        for (size_t j = 0; j < nu; j++)
+            owu_put_le16(out + w + 2 * j, units[j]);
+        w += 2 * nu;
     }
     out[0] = (uint8_t)w;
     out[1] = OWU_DT_STRING;

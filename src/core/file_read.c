@@ -9,6 +9,48 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int owu_read_fd(int fd, size_t max, char **out, size_t *out_len, const char *path, owu_err *err)
+{
+    /* sysfs reports a size of 4096 for every attribute, so read until EOF instead of
+     * trusting st_size; grow geometrically up to max + 1 to detect an oversized file. */
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf)
+        return owu_fail(err, OWU_E_NOMEM, "%s: out of memory", path);
+    for (;;) {
+        if (n == cap) {
+            if (n > max)
+                break;
+            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+            if (ncap <= cap)
+                ncap = cap + 1;
+            char *nb = realloc(buf, ncap + 1);
+            if (!nb) {
+                free(buf);
+                return owu_fail(err, OWU_E_NOMEM, "%s: out of memory", path);
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            free(buf);
+            return owu_fail(err, OWU_E_IO, "%s: %s", path,
+                            e == EAGAIN ? "no data to read (not a regular file)" : strerror(e));
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    buf[n] = '\0';
+    *out = buf;
+    *out_len = n;
+    return OWU_OK;
+}
+
 int owu_read_file(const char *path, size_t max, char **out, size_t *out_len, owu_err *err)
 {
     if (!path || !out || !out_len)
@@ -29,52 +71,17 @@ int owu_read_file(const char *path, size_t max, char **out, size_t *out_len, owu
         close(fd);
         return owu_fail(err, OWU_E_IO, "%s: not a regular file", path);
     }
-    /* sysfs reports a size of 4096 for every attribute, so read until EOF instead of
-     * trusting st_size; grow geometrically up to max + 1 to detect an oversized file. */
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    int rc = OWU_OK;
-    if (!buf) {
-        rc = owu_fail(err, OWU_E_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    for (;;) {
-        if (n == cap) {
-            if (n > max)
-                break;
-            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            if (ncap <= cap)
-                ncap = cap + 1;
-            char *nb = realloc(buf, ncap + 1);
-            if (!nb) {
-                rc = owu_fail(err, OWU_E_NOMEM, "%s: out of memory", path);
-                goto done;
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = owu_fail(err, OWU_E_IO, "%s: %s", path,
-                          errno == EAGAIN ? "no data to read (not a regular file)" : strerror(errno));
-            goto done;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    if (n > max) {
-        rc = owu_fail(err, OWU_E_INVAL, "%s: larger than %zu bytes", path, max);
-        goto done;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *out_len = n;
-    buf = NULL;
-done:
-    free(buf);
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = owu_read_fd(fd, max, &buf, &n, path, err);
     close(fd);
+    if (rc == OWU_OK && n > max) {
+        free(buf);
+        return owu_fail(err, OWU_E_INVAL, "%s: larger than %zu bytes", path, max);
+    }
+    if (rc == OWU_OK) {
+        *out = buf;
+        *out_len = n;
+    }
     return rc;
 }

@@ -13,4 +13,10 @@
  * (not a regular file, read error), OWU_E_INVAL (larger than max). */
 int owu_read_file(const char *path, size_t max, char **out, size_t *out_len, owu_err *err);
 
+/* Reads fd from where it stands to its end into a new NUL-terminated buffer, but no more
+ * than max + 1 bytes: *out_len > max means the file is larger than max (what to do then is
+ * the caller's choice). path only names the file in errors: OWU_E_NOMEM, OWU_E_IO (read
+ * error); *out and *out_len are set on success only. */
+int owu_read_fd(int fd, size_t max, char **out, size_t *out_len, const char *path, owu_err *err);
+
 #endif

@@ -4,55 +4,12 @@
 #include "core/hex.h"
 #include "core/utf.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* ---- UTF-8 ------------------------------------------------------------------------- */
-
-/* Length of the well-formed UTF-8 sequence at s (1..4), or 0 when it is not one:
- * overlong forms, surrogates (U+D800..DFFF) and values above U+10FFFF are refused. */
-static size_t utf8_seq_len(const unsigned char *s, size_t avail)
-{
-    if (avail == 0)
-        return 0;
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (avail < n)
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    return n;
-}
 
 /* ---- reader ---------------------------------------------------------------------------- */
 
@@ -187,7 +144,7 @@ static int jp_string(struct jparser *p, char **out, size_t *out_len)
             goto fail;
         }
         if (c >= 0x80) {
-            size_t k = utf8_seq_len(p->s + i, end - i);
+            size_t k = owu_utf8_next(p->s + i, end - i, NULL);
             if (k == 0) {
                 rc = jp_fail(p, i, "invalid UTF-8 (byte 0x%02X) in a string", c);
                 goto fail;
@@ -232,11 +189,11 @@ static int jp_string(struct jparser *p, char **out, size_t *out_len)
             goto fail;
         size_t esc_at = i;
         i += 6;
-        if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        if (owu_utf16_is_low_surrogate(cp)) {
             rc = jp_fail(p, esc_at, "unpaired surrogate \\u%04X in a string", (unsigned)cp);
             goto fail;
         }
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (owu_utf16_is_high_surrogate(cp)) {
             uint32_t lo;
             if (i + 1 >= end || p->s[i] != '\\' || p->s[i + 1] != 'u') {
                 rc = jp_fail(p, esc_at, "unpaired surrogate \\u%04X in a string", (unsigned)cp);
@@ -244,11 +201,11 @@ static int jp_string(struct jparser *p, char **out, size_t *out_len)
             }
             if ((rc = jp_hex4(p, i + 2, &lo)) < 0)
                 goto fail;
-            if (lo < 0xDC00 || lo > 0xDFFF) {
+            if (!owu_utf16_is_low_surrogate(lo)) {
                 rc = jp_fail(p, esc_at, "unpaired surrogate \\u%04X in a string", (unsigned)cp);
                 goto fail;
             }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            cp = owu_utf16_pair(cp, lo);
             i += 6;
         }
         if (cp == 0) {
@@ -713,7 +670,7 @@ static void jw_string_body(FILE *f, const char *s)
             fputc(c, f);
             i++;
         } else {
-            size_t k = utf8_seq_len(u + i, len - i);
+            size_t k = owu_utf8_next(u + i, len - i, NULL);
             if (k == 0) {
                 fputs("\xEF\xBF\xBD", f);   /* U+FFFD for a byte that is not UTF-8 */
                 i++;
@@ -830,6 +787,3 @@ int owu_hex_decode(const char *s, uint8_t **out, size_t *out_len, owu_err *err)
     *out_len = n;
     return OWU_OK;
 }
-
-/* ---- whole files ------------------------------------------------------------------------ */
-

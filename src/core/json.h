@@ -80,7 +80,4 @@ void owu_jw_finish(struct owu_json_writer *w);   /* trailing newline */
  * Empty input gives *out = NULL, *out_len = 0. The caller frees *out. */
 int owu_hex_decode(const char *s, uint8_t **out, size_t *out_len, owu_err *err);
 
-#include "core/file_read.h"   /* owu_read_file, used with the JSON reader */
-
-
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file_read.h"
 #include "core/json.h"
 #include "core/hex.h"
 
@@ -253,17 +254,9 @@ static int parse_langid(const struct owu_json *v, const char *path, uint16_t *ou
     if (v->type != OWU_JSON_STRING)
         return perr(err, path, "expected a string of 4 hex digits (\"0409\"), found %s",
                     owu_json_type_name(v->type));
-    unsigned val = 0;
-    if (v->string_len != 4)
+    uint32_t val;
+    if (v->string_len != 4 || !owu_hex_value(v->string, 4, &val))
         return perr(err, path, "\"%.16s\" is not 4 hex digits", v->string);
-    for (size_t i = 0; i < 4; i++) {
-        char c = v->string[i];
-        int hd = owu_hex_digit((unsigned char)c);
-        if (hd < 0)
-            return perr(err, path, "\"%.16s\" is not 4 hex digits", v->string);
-        unsigned d = (unsigned)hd;
-        val = val << 4 | d;
-    }
     *out = (uint16_t)val;
     return OWU_OK;
 }

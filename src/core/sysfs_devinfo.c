@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/json.h"
+#include "core/file_read.h"
 
 #define ATTR_MAX 4096   /* a sysfs attribute is at most one page */
 #define DESCRIPTORS_MAX (OWU_DEVICE_DESC_SIZE + (size_t)OWU_PROFILE_MAX_CONFIGS * 0xFFFF)

@@ -3,7 +3,7 @@
 #include "core/usbids.h"
 #include "core/hex.h"
 
-#include "core/json.h"
+#include "core/file_read.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -66,17 +66,9 @@ static size_t sort_unique(struct usbids_entry *v, size_t n)
 
 static int hex4(const char *s, size_t avail, uint16_t *out)
 {
-    if (avail < 4)
+    uint32_t v;
+    if (avail < 4 || !owu_hex_value(s, 4, &v))
         return -1;
-    unsigned v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = s[i];
-        int hd = owu_hex_digit((unsigned char)c);
-        if (hd < 0)
-            return -1;
-        int d = (int)hd;
-        v = v << 4 | (unsigned)d;
-    }
     *out = (uint16_t)v;
     return 0;
 }

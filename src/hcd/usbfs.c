@@ -31,7 +31,7 @@
 #include <openwinusb/profile.h>
 
 #include "core/clock.h"
-#include "core/json.h"
+#include "core/file_read.h"
 #include "hcd/usbfs_internal.h"
 
 #define REAP_BATCH 64            /* kurbs reaped per device per wake-up (fairness) */
@@ -57,7 +57,8 @@ struct kurb {
 struct usbfs_xfer {
     struct owu_urb *urb;
     struct usbfs_dev *ud;
-    struct usbfs_xfer *next;     /* in ud->pending */
+    struct usbfs_xfer *next;     /* in ud->pending (then ud->held or a done list) */
+    struct usbfs_xfer **pprev;   /* what points at it in ud->pending; NULL when not there */
     struct kurb *k;
     unsigned submitted, retired;
     uint8_t *bounce;             /* control (setup + data) and iso staging */
@@ -163,13 +164,24 @@ static void discard_rest(struct usbfs_xfer *x)
             ioctl(x->ud->fd, USBDEVFS_DISCARDURB, x->k[i].u);   /* EINVAL: already done */
 }
 
-static void unlink_xfer(struct usbfs_dev *ud, struct usbfs_xfer *x)
+/* Puts x on ud->pending / takes it off again, in O(1). Bus lock held. */
+static void link_xfer(struct usbfs_dev *ud, struct usbfs_xfer *x)
 {
-    for (struct usbfs_xfer **pp = &ud->pending; *pp; pp = &(*pp)->next)
-        if (*pp == x) {
-            *pp = x->next;
-            break;
-        }
+    x->next = ud->pending;
+    if (x->next)
+        x->next->pprev = &x->next;
+    x->pprev = &ud->pending;
+    ud->pending = x;
+}
+
+static void unlink_xfer(struct usbfs_xfer *x)
+{
+    if (x->pprev) {
+        *x->pprev = x->next;
+        if (x->next)
+            x->next->pprev = x->pprev;
+    }
+    x->pprev = NULL;
     x->next = NULL;
 }
 
@@ -188,7 +200,7 @@ static int final_status(const struct usbfs_xfer *x)
 static void finish(struct usbfs_xfer *x, struct usbfs_xfer **done)
 {
     struct usbfs_dev *ud = x->ud;
-    unlink_xfer(ud, x);
+    unlink_xfer(x);
     x->final = final_status(x);
     x->urb->hcd_priv = NULL;   /* from here on cancel answers OWU_E_NOTFOUND */
     if (x->bus_error && x->final != OWU_E_NODEV && !ud->closing && !ud->finalised) {
@@ -431,6 +443,7 @@ static void *reaper_main(void *arg)
     struct pollfd *pfd = NULL;
     struct usbfs_dev **who = NULL;
     size_t cap = 0;
+    uint64_t wake_at = 0;   /* earliest deadline among the held xfers (0 = none) */
     pthread_mutex_lock(&bus->lock);
     while (!bus->stop_reaper) {
         size_t n = 1;
@@ -460,11 +473,7 @@ static void *reaper_main(void *arg)
             pfd[n] = (struct pollfd){.fd = ud->fd, .events = POLLOUT};
             who[n++] = ud;
         }
-        uint64_t now = owu_now_ns(), wake_at = 0;
-        for (struct usbfs_dev *ud = bus->devices; ud; ud = ud->next)
-            for (struct usbfs_xfer *x = ud->held; x; x = x->next)
-                if (!wake_at || x->deadline_ns < wake_at)
-                    wake_at = x->deadline_ns;
+        uint64_t now = owu_now_ns();
         int timeout = -1;
         if (wake_at)
             timeout = wake_at <= now ? 0 : (int)((wake_at - now) / 1000000u) + 1;
@@ -485,11 +494,16 @@ static void *reaper_main(void *arg)
             if (pfd[i].revents || ud->removed_hint || ud->closing)
                 reap_device(ud, hangup, &done);
         }
-        /* Devices that are gone (or being shut down) and hold nothing more leave now. */
+        /* Devices that are gone (or being shut down) and hold nothing more leave now. Only
+         * this thread adds to the held lists (retire, above), so the earliest deadline left
+         * here is still the earliest when the next round polls. */
         now = owu_now_ns();
+        wake_at = 0;
         for (struct usbfs_dev *ud = bus->devices, *next; ud; ud = next) {
             next = ud->next;
-            release_held(ud, now, &done);
+            uint64_t due = release_held(ud, now, &done);
+            if (due && (!wake_at || due < wake_at))
+                wake_at = due;
             if ((ud->disconnected || ud->closing) && !ud->pending && finalise(ud, &done)) {
                 ud->next = left;
                 left = ud;
@@ -954,8 +968,7 @@ static int usbfs_submit(struct owu_urb *urb)
         }
     }
     urb->hcd_priv = x;
-    x->next = ud->pending;
-    ud->pending = x;
+    link_xfer(ud, x);
     pthread_mutex_unlock(&bus->lock);
     if (err == ENOMEM)
         report_enomem(bus, urb->length);
@@ -967,19 +980,15 @@ static int usbfs_cancel(struct owu_urb *urb)
     struct usbfs_bus *bus = to_bus(urb->dev->hcd);
     int rc = OWU_E_NOTFOUND;
     pthread_mutex_lock(&bus->lock);
+    /* hcd_priv is set when x goes on its device's pending list and cleared when it comes
+     * off (usbfs_submit, finish), both under this lock: non-NULL means still pending. */
     struct usbfs_xfer *x = urb->hcd_priv;
-    struct usbfs_dev *ud = urb->dev->hcd_priv;
-    if (x && ud) {
-        for (struct usbfs_xfer *p = ud->pending; p; p = p->next) {
-            if (p != x)
-                continue;
-            if (!x->owner_cancel) {
-                x->owner_cancel = true;
-                discard_rest(x);
-            }
-            rc = OWU_OK;
-            break;
+    if (x) {
+        if (!x->owner_cancel) {
+            x->owner_cancel = true;
+            discard_rest(x);
         }
+        rc = OWU_OK;
     }
     pthread_mutex_unlock(&bus->lock);
     return rc;

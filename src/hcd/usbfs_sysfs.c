@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/json.h"
+#include "core/file_read.h"
 
 #define ATTR_MAX 4096
 

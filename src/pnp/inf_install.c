@@ -34,17 +34,9 @@ static bool hex_byte(const char *s, uint8_t *out)
     if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
         s += 2;
     size_t n = strlen(s);
-    if (n < 1 || n > 2)
+    uint32_t v;
+    if (n > 2 || !owu_hex_value(s, n, &v))   /* 1 or 2 digits */
         return false;
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int hd = owu_hex_digit((unsigned char)c);
-        if (hd < 0)
-            return false;
-        unsigned d = (unsigned)hd;
-        v = v * 16 + d;
-    }
     *out = (uint8_t)v;
     return true;
 }

@@ -18,16 +18,9 @@ static bool strings_langid(const char *name, unsigned *langid)
     if (*p != '.')
         return false;
     p++;
-    unsigned v = 0;
-    size_t n = 0;
-    for (; *p; p++, n++) {
-        int hd = owu_hex_digit((unsigned char)*p);
-        if (hd < 0)
-            return false;
-        unsigned d = (unsigned)hd;
-        v = v * 16 + d;
-    }
-    if (n == 0 || n > 4)
+    uint32_t v;
+    size_t n = strlen(p);
+    if (n > 4 || !owu_hex_value(p, n, &v))   /* 1 to 4 digits */
         return false;
     *langid = v;
     return true;

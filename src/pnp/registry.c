@@ -19,6 +19,7 @@
 
 #include <openwinusb/usb_defs.h>
 
+#include "core/file_read.h"
 #include "pnp/registry_internal.h"
 
 struct owu_registry {
@@ -163,44 +164,6 @@ static bool same_file(const struct stat *a, const struct stat *b)
            a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* Reads at most max + 1 bytes so an oversized file is seen as such without reading it all. */
-static int read_fd(int fd, size_t max, char **out, size_t *len, const char *path, owu_err *err)
-{
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap + 1);
-    if (!buf)
-        return owu_fail(err, OWU_E_NOMEM, "%s: out of memory", path);
-    for (;;) {
-        if (n == cap) {
-            if (n > max)
-                break;
-            size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-            char *nb = realloc(buf, ncap + 1);
-            if (!nb) {
-                free(buf);
-                return owu_fail(err, OWU_E_NOMEM, "%s: out of memory", path);
-            }
-            buf = nb;
-            cap = ncap;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            free(buf);
-            return owu_fail(err, OWU_E_IO, "%s: %s", path, strerror(e));
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    return OWU_OK;
-}
-
 static void forget_damage(struct owu_registry *reg)
 {
     reg->damaged = false;
@@ -249,7 +212,7 @@ static int refresh(struct owu_registry *reg, owu_err *err)
         char *text = NULL;
         size_t len = 0;
         int rc = fstat(fd, &fst) < 0 ? owu_fail(err, OWU_E_IO, "%s: %s", reg->path, strerror(errno))
-                                     : read_fd(fd, OWU_REG_MAX_FILE_SIZE, &text, &len, reg->path, err);
+                                     : owu_read_fd(fd, OWU_REG_MAX_FILE_SIZE, &text, &len, reg->path, err);
         if (rc == OWU_OK && !S_ISREG(fst.st_mode))
             rc = owu_fail(err, OWU_E_IO, "%s: not a regular file", reg->path);
         if (rc < 0) {

@@ -1,6 +1,7 @@
 /* Device Parameters: the in-memory database of keys and typed values, and the checks every
  * value passes before it is stored (from the API or from a file). */
 #include "pnp/registry_internal.h"
+#include "core/utf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,36 +46,6 @@ int owu_registry_check_instance_id(const char *id, owu_err *err)
     return OWU_OK;
 }
 
-size_t owu_regdb_utf8_seq(const uint8_t *s, size_t n)
-{
-    uint8_t c = s[0];
-    size_t len;
-    uint32_t min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    uint32_t cp = c & (0x7F >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 const char *owu_regdb_printable(const char *s, char *buf, size_t size)
 {
     if (size < 8) {
@@ -87,7 +58,7 @@ const char *owu_regdb_printable(const char *s, char *buf, size_t size)
     const uint8_t *p = (const uint8_t *)s;
     size_t n = strlen(s), o = 0, i = 0;
     while (i < n && o + 4 < size) {
-        size_t l = p[i] >= 0x80 ? owu_regdb_utf8_seq(p + i, n - i) : (p[i] >= 0x20 && p[i] != 0x7F);
+        size_t l = p[i] >= 0x80 ? owu_utf8_next(p + i, n - i, NULL) : (p[i] >= 0x20 && p[i] != 0x7F);
         if (l == 0) {
             buf[o++] = '?';
             i++;

@@ -3,6 +3,7 @@
  * line by line, so damage costs only the lines it touches. */
 #include "pnp/registry_internal.h"
 #include "core/hex.h"
+#include "core/utf.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -74,7 +75,7 @@ static void put_quoted(struct buf *b, const uint8_t *s, size_t n)
     for (size_t i = 0; i < n;) {
         uint8_t c = s[i];
         if (c >= 0x80) {
-            size_t l = owu_regdb_utf8_seq(s + i, n - i);
+            size_t l = owu_utf8_next(s + i, n - i, NULL);
             if (l) {
                 buf_put(b, s + i, l);
                 i += l;

@@ -60,8 +60,6 @@ int owu_regkey_set(struct owu_regkey *k, const char *name, uint32_t type, const 
                    size_t len, owu_err *err);
 bool owu_regkey_delete(struct owu_regkey *k, const char *name);
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 when there is none. */
-size_t owu_regdb_utf8_seq(const uint8_t *s, size_t n);
 /* s made safe for a message: control bytes, DEL and bytes outside valid UTF-8 become '?',
  * and text beyond size - 4 bytes becomes "...". Returns buf. */
 const char *owu_regdb_printable(const char *s, char *buf, size_t size);

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/json.h"
+#include "core/file_read.h"
 #include "pnp/store_internal.h"
 
 #define STORE_SUBDIR "openwinusb/drivers"

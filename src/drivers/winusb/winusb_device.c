@@ -109,7 +109,7 @@ int owu_winusb_dev_open(struct owu_usb_device *udev, const struct owu_devinfo *i
     dev->udev = udev;
     dev->refcount = 1;
     pthread_mutex_init(&dev->lock, NULL);
-    pthread_cond_init(&dev->cond, NULL);
+    owu_cond_init_monotonic(&dev->cond);
     for (unsigned i = 0; i < dev->config->num_interfaces; i++) {
         const struct owu_interface *d = &dev->config->interfaces[i];
         if (!(num_interfaces == 0 || (d->number >= first_interface && d->number < first_interface + num_interfaces)))

@@ -462,8 +462,10 @@ void wu_pipe_abort_locked(struct owu_winusb_pipe *p)
     }
     /* Cancel the transfers in flight one at a time: the list changes while unlocked. A
      * request being cancelled is not delivered (and so not freed) before the call returns.
-     * A cancel can miss an URB the backend has accepted but not yet taken in (it answers
-     * "not found"): such a one is tried again a moment later until it completes. */
+     * A cancel that misses an URB owu_urb_submit has not yet made live (submit_some marks
+     * it busy before calling it, and the core neither records nor repeats such a cancel)
+     * is tried again a moment later. Cancels that were accepted need no polling: urb_done
+     * clears urb_busy under the lock and wu_pipe_run broadcasts. */
     for (;;) {
         bool busy = false, retry = false;
         struct owu_winusb_req *victim = NULL;
@@ -488,14 +490,11 @@ void wu_pipe_abort_locked(struct owu_winusb_pipe *p)
                 retry = true;
             }
         }
-        if (!victim || retry) {
+        if (!victim) {
+            pthread_cond_wait(&dev->cond, &dev->lock);
+        } else if (retry) {
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += 1000000;
-            if (ts.tv_nsec >= 1000000000) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000;
-            }
+            owu_deadline_ms(&ts, 1);
             pthread_cond_timedwait(&dev->cond, &dev->lock, &ts);
         }
     }

@@ -8,12 +8,14 @@
 
 #include <string.h>
 
+#include <openwinusb/registry.h>   /* OWU_WINUSB_DEFAULT_IDLE_TIMEOUT_MS */
+
 void owu_winusb_power_defaults_init(struct owu_winusb_power_defaults *pd)
 {
     memset(pd, 0, sizeof *pd);
     pd->idle_enabled = false;
     pd->default_idle_state = true;
-    pd->idle_timeout_ms = 5000;
+    pd->idle_timeout_ms = OWU_WINUSB_DEFAULT_IDLE_TIMEOUT_MS;
 }
 
 static bool suspend_allowed(const struct owu_winusb_dev *dev)

@@ -6,6 +6,7 @@
 
 #include <pthread.h>
 
+#include "core/clock.h"
 #include "drivers/winusb/winusb_drv.h"
 
 #define WU_PIPES 32   /* endpoint addresses 0x01..0x0F, 0x81..0x8F by (num | in << 4) */
