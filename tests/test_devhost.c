@@ -907,9 +907,16 @@ static void test_host_terminated(void)
         usleep(10000);
     CHECK(owu_usb_device_gone(d));
     CHECK_INT(owu_dev_claim_interface(d, 2, 0), OWU_E_NODEV);
-    owu_stack_lock(s);
-    CHECK(find_kind(owu_stack_tree(s), OWU_NODE_DEVICE) == NULL);
-    owu_stack_unlock(s);
+    /* The device is marked gone before the stack has removed its node: wait for that. */
+    bool node_left = false;
+    for (int i = 0; i < 3000 && !node_left; i++) {
+        owu_stack_lock(s);
+        node_left = find_kind(owu_stack_tree(s), OWU_NODE_DEVICE) == NULL;
+        owu_stack_unlock(s);
+        if (!node_left)
+            usleep(10000);
+    }
+    CHECK(node_left);
     owu_usb_device_unref(d);
     owu_stack_close(s);
 }

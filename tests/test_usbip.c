@@ -1196,9 +1196,12 @@ static void test_drop_server_side(void)
         CHECK(wait_for(&w, 1, 5000));
         CHECK_INT(u.status, OWU_E_NODEV);
         EVENTUALLY(owu_usb_device_gone(dev));
+        /* The device is marked gone before the stack has removed its node: wait for that. */
+        EVENTUALLY(device_at(remote, "usbip:1-1") == NULL);
         CHECK_INT(owu_usbip_server_busy_count(g.srv), 0);
         owu_err err = {0};
         CHECK_OK(owu_usbip_client_import(rh, "1-1", NULL, &err), &err);
+        EVENTUALLY(device_at(remote, "usbip:1-1") != NULL);
         struct owu_usb_device *again = device_at(remote, "usbip:1-1");
         CHECK(again != NULL);
         if (again)

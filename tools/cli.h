@@ -3,6 +3,7 @@
 #define OWU_TOOLS_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include <openwinusb/pnp.h>
@@ -17,6 +18,11 @@ struct cli_common {
 /* Parses --json and --target; returns 1 when argv[*i] was consumed, 0 when it is not a
  * common option, -1 on a bad value (message printed). */
 int cli_common_option(struct cli_common *c, int argc, char **argv, int *i);
+
+/* Device strings are untrusted: writes s (NULL: nothing) with control characters (C0, DEL,
+ * and the C1 range U+0080..U+009F in UTF-8), which would drive the user's terminal, shown as
+ * \xNN / \u00NN. Returns the bytes written. */
+size_t cli_put_text(FILE *f, const char *s);
 
 /* Renders a device tree (text like Device Manager's "devices by connection" view, or the
  * JSON of docs/tree-json.md). */

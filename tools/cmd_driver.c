@@ -303,8 +303,11 @@ static void why_text(const struct owu_driver_store *s, const struct owu_devnode 
 {
     printf("%s (%s)\n", n->instance_id ? n->instance_id : n->device_id ? n->device_id : "?",
            kind_name(n->kind));
-    if (n->description)
-        printf("  %s\n", n->description);
+    if (n->description) {
+        fputs("  ", stdout);
+        cli_put_text(stdout, n->description);
+        putchar('\n');
+    }
     printf("  hardware IDs:\n");
     for (size_t i = 0; i < n->hardware_ids.n; i++)
         printf("    #%zu %s\n", i, n->hardware_ids.v[i]);
@@ -486,14 +489,17 @@ int cmd_why(int argc, char **argv)
     struct owu_driver_store_options o;
     owu_driver_store_options_default(&o);
     const char *node_name = NULL;
+    bool store_options = false;   /* --store, --arch or --trust given */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(WHY_USAGE, stdout);
             return 0;
         }
         int r = cli_common_option(&c, argc, argv, &i);
-        if (r == 0)
+        if (r == 0) {
             r = store_option(&o, "why", argc, argv, &i);
+            store_options |= r > 0;
+        }
         if (r < 0)
             return 2;
         if (r > 0)
@@ -508,8 +514,9 @@ int cmd_why(int argc, char **argv)
         fputs(WHY_USAGE, stderr);
         return 2;
     }
-    struct owu_driver_store *s = open_store(&o, "why", !c.json);
-    if (!s)
+    /* Store options name another store than the stack's (opened with the defaults). */
+    struct owu_driver_store *own = NULL;
+    if (store_options && !(own = open_store(&o, "why", !c.json)))
         return 1;
     struct owu_stack_options so;
     owu_stack_options_default(&so);
@@ -518,9 +525,13 @@ int cmd_why(int argc, char **argv)
     owu_err err = {0};
     if (owu_stack_open(&so, &stack, &err) != OWU_OK) {
         fprintf(stderr, "openwinusb why: %s\n", err.msg);
-        owu_driver_store_free(s);
+        owu_driver_store_free(own);
         return 1;
     }
+    const struct owu_driver_store *s = own ? own : owu_stack_driver_store(stack);
+    if (!own && !c.json)
+        for (size_t i = 0; i < owu_driver_store_warning_count(s); i++)
+            fprintf(stderr, "openwinusb why: warning: %s\n", owu_driver_store_warning(s, i));
     int rc = 1;
     owu_stack_lock(stack);
     struct owu_devnode *n = owu_stack_find(stack, node_name);
@@ -541,6 +552,6 @@ int cmd_why(int argc, char **argv)
     }
     owu_stack_unlock(stack);
     owu_stack_close(stack);
-    owu_driver_store_free(s);
+    owu_driver_store_free(own);
     return rc;
 }

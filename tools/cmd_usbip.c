@@ -15,13 +15,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openwinusb/stack.h>
 
 #include "cli.h"
+#include "core/json.h"
 #include "core/usbids.h"
 #include "hcd/usbip.h"
 
@@ -314,41 +314,75 @@ int cmd_list(int argc, char **argv)
         fprintf(stderr, "openwinusb list: %s\n", err.msg);
         return 1;
     }
+    /* busids and paths come from the server: JSON strings with escapes, text with
+     * control characters shown escaped. */
     if (json) {
-        /* busids and paths come from the server: printed as JSON strings with escapes. */
-        printf("{\"server\": \"%s:%u\", \"devices\": [", host, port);
+        char server[300], hex[8];
+        snprintf(server, sizeof server, "%s:%u", host, port);
+        struct owu_json_writer w;
+        owu_jw_init(&w, stdout, true);
+        owu_jw_begin_object(&w);
+        owu_jw_key(&w, "server");
+        owu_jw_string(&w, server);
+        owu_jw_key(&w, "devices");
+        owu_jw_begin_array(&w);
         for (size_t i = 0; i < n; i++) {
             const struct owu_usbip_device *d = &devs[i];
-            printf("%s\n  {\"busid\": \"", i ? "," : "");
-            for (const char *c = d->busid; *c; c++) {
-                if (*c == '"' || *c == '\\')
-                    printf("\\%c", *c);
-                else if ((unsigned char)*c < 0x20)
-                    printf("\\u%04x", (unsigned)(unsigned char)*c);
-                else
-                    putchar(*c);
+            owu_jw_begin_object(&w);
+            owu_jw_key(&w, "busid");
+            owu_jw_string(&w, d->busid);
+            owu_jw_key(&w, "vid");
+            snprintf(hex, sizeof hex, "%04x", d->idVendor);
+            owu_jw_string(&w, hex);
+            owu_jw_key(&w, "pid");
+            snprintf(hex, sizeof hex, "%04x", d->idProduct);
+            owu_jw_string(&w, hex);
+            owu_jw_key(&w, "bcdDevice");
+            snprintf(hex, sizeof hex, "%04x", d->bcdDevice);
+            owu_jw_string(&w, hex);
+            owu_jw_key(&w, "speed");
+            owu_jw_string(&w, speed_text(d->speed));
+            owu_jw_key(&w, "class");
+            owu_jw_begin_array(&w);
+            owu_jw_int(&w, d->bDeviceClass);
+            owu_jw_int(&w, d->bDeviceSubClass);
+            owu_jw_int(&w, d->bDeviceProtocol);
+            owu_jw_end_array(&w);
+            owu_jw_key(&w, "configuration");
+            owu_jw_int(&w, d->bConfigurationValue);
+            owu_jw_key(&w, "configurations");
+            owu_jw_int(&w, d->bNumConfigurations);
+            owu_jw_key(&w, "interfaces");
+            owu_jw_begin_array(&w);
+            for (unsigned k = 0; k < d->bNumInterfaces; k++) {
+                owu_jw_begin_array(&w);
+                owu_jw_int(&w, d->interfaces[k].bInterfaceClass);
+                owu_jw_int(&w, d->interfaces[k].bInterfaceSubClass);
+                owu_jw_int(&w, d->interfaces[k].bInterfaceProtocol);
+                owu_jw_end_array(&w);
             }
-            printf("\", \"vid\": \"%04x\", \"pid\": \"%04x\", \"bcdDevice\": \"%04x\", \"speed\": \"%s\", "
-                   "\"class\": [%u, %u, %u], \"configuration\": %u, \"configurations\": %u, \"interfaces\": [",
-                   d->idVendor, d->idProduct, d->bcdDevice, speed_text(d->speed), d->bDeviceClass,
-                   d->bDeviceSubClass, d->bDeviceProtocol, d->bConfigurationValue, d->bNumConfigurations);
-            for (unsigned k = 0; k < d->bNumInterfaces; k++)
-                printf("%s[%u, %u, %u]", k ? ", " : "", d->interfaces[k].bInterfaceClass,
-                       d->interfaces[k].bInterfaceSubClass, d->interfaces[k].bInterfaceProtocol);
-            printf("]}");
+            owu_jw_end_array(&w);
+            owu_jw_end_object(&w);
         }
-        printf("\n]}\n");
+        owu_jw_end_array(&w);
+        owu_jw_end_object(&w);
+        owu_jw_finish(&w);
     } else {
         printf("Exportable USB devices on %s:%u\n", host, port);
         if (n == 0)
             printf("  (none)\n");
         for (size_t i = 0; i < n; i++) {
             const struct owu_usbip_device *d = &devs[i];
-            printf("  %-12s %04x:%04x", d->busid, d->idVendor, d->idProduct);
+            fputs("  ", stdout);
+            for (size_t w = cli_put_text(stdout, d->busid); w < 12; w++)
+                putchar(' ');
+            printf(" %04x:%04x", d->idVendor, d->idProduct);
             describe(stdout, d->idVendor, d->idProduct);
-            printf("\n               %s speed, class %02x/%02x/%02x, configuration %u of %u, %s\n",
+            printf("\n               %s speed, class %02x/%02x/%02x, configuration %u of %u, ",
                    speed_text(d->speed), d->bDeviceClass, d->bDeviceSubClass, d->bDeviceProtocol,
-                   d->bConfigurationValue, d->bNumConfigurations, d->path);
+                   d->bConfigurationValue, d->bNumConfigurations);
+            cli_put_text(stdout, d->path);
+            putchar('\n');
             for (unsigned k = 0; k < d->bNumInterfaces; k++)
                 printf("               interface %u: class %02x/%02x/%02x\n", k,
                        d->interfaces[k].bInterfaceClass, d->interfaces[k].bInterfaceSubClass,
@@ -361,18 +395,13 @@ int cmd_list(int argc, char **argv)
 
 /* ---- attach / detach ------------------------------------------------------------------------- */
 
-/* Where `attach --hold` records its pid: $XDG_RUNTIME_DIR/openwinusb, else
- * /tmp/openwinusb-$UID; one file per HOST:PORT and busid. */
+/* Where `attach --hold` records its pid: the runtime directory (owu_usbip_runtime_dir:
+ * $XDG_RUNTIME_DIR/openwinusb, else /tmp/openwinusb-$UID); one file per HOST:PORT and busid. */
 static int hold_file(const char *host, unsigned port, const char *busid, char *out, size_t outsz,
                      bool create_dir)
 {
-    const char *rt = getenv("XDG_RUNTIME_DIR");
     char dir[512];
-    if (rt && *rt)
-        snprintf(dir, sizeof dir, "%s/openwinusb", rt);
-    else
-        snprintf(dir, sizeof dir, "/tmp/openwinusb-%u", (unsigned)getuid());
-    if (create_dir && mkdir(dir, 0700) != 0 && errno != EEXIST)
+    if (owu_usbip_runtime_dir(dir, sizeof dir, create_dir, NULL) != OWU_OK)
         return -1;
     char name[400];
     snprintf(name, sizeof name, "usbip-%s-%u-%s.pid", host, port, busid);

@@ -34,24 +34,28 @@ static void names_of(const struct owu_devnode *n, char *vendor, size_t vsz, char
 
 /* ---- text ------------------------------------------------------------------------------ */
 
-/* Device strings are untrusted: control characters (C0, DEL, and the C1 range U+0080..U+009F
- * in UTF-8) would drive the user's terminal, so they are shown as \xNN / \u00NN. */
-static void put_text(FILE *f, const char *s)
+size_t cli_put_text(FILE *f, const char *s)
 {
+    size_t n = 0;
     for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-        if (*p < 0x20 || *p == 0x7F)
+        if (*p < 0x20 || *p == 0x7F) {
             fprintf(f, "\\x%02X", *p);
-        else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F)
+            n += 4;
+        } else if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
             fprintf(f, "\\u00%02X", *++p);
-        else
+            n += 6;
+        } else {
             fputc(*p, f);
+            n++;
+        }
     }
+    return n;
 }
 
 static void print_field(FILE *f, const char *prefix, const char *label, const char *value)
 {
     fprintf(f, "%s%-16s", prefix, label);
-    put_text(f, value);
+    cli_put_text(f, value);
     fputc('\n', f);
 }
 
@@ -59,7 +63,7 @@ static void print_list(FILE *f, const char *prefix, const char *label, const owu
 {
     for (size_t i = 0; i < l->n; i++) {
         fprintf(f, "%s%-16s", prefix, i == 0 ? label : "");
-        put_text(f, l->v[i]);
+        cli_put_text(f, l->v[i]);
         fputc('\n', f);
     }
     if (l->n == 0)
@@ -70,19 +74,19 @@ static void print_node_text(FILE *f, const struct owu_devnode *n, const char *in
 {
     char head[512], body[512];
     if (n->kind == OWU_NODE_ROOT) {
-        put_text(f, n->description ? n->description : "openwinusb");
+        cli_put_text(f, n->description ? n->description : "openwinusb");
         fputc('\n', f);
         snprintf(body, sizeof body, "%s", "");
     } else {
         fprintf(f, "%s%s ", indent, last ? "`-" : "|-");
         if (n->kind == OWU_NODE_DEVICE && n->info) {
             fputc('[', f);
-            put_text(f, n->info->location);
+            cli_put_text(f, n->info->location);
             fputs("] ", f);
         } else if (n->kind == OWU_NODE_FUNCTION) {
             fprintf(f, "[interface %u] ", n->first_interface);
         }
-        put_text(f, n->description ? n->description : "(no description)");
+        cli_put_text(f, n->description ? n->description : "(no description)");
         if (n->kind == OWU_NODE_DEVICE && !n->failure && n->info)
             fprintf(f, "  (%04x:%04x, %s speed)", n->vid, n->pid, owu_speed_name(n->info->speed));
         fputc('\n', f);

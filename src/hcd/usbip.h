@@ -12,6 +12,7 @@
 #ifndef OWU_HCD_USBIP_H
 #define OWU_HCD_USBIP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,11 @@ int owu_usbip_read_full(int fd, void *buf, size_t len);
 int owu_usbip_write_full(int fd, const void *buf, size_t len);
 /* As much as the socket takes without blocking; returns the bytes sent. */
 size_t owu_usbip_send_now(int fd, const void *buf, size_t len);
+/* The user's openwinusb runtime directory: $XDG_RUNTIME_DIR/openwinusb when XDG_RUNTIME_DIR
+ * is absolute, else /tmp/openwinusb-$UID; OWU_E_INVAL when it does not fit in size bytes. With
+ * create_dir it is made (mode 0700 — owner only) when missing and must be a directory of this
+ * user (OWU_E_ACCESS). */
+int owu_usbip_runtime_dir(char *out, size_t size, bool create_dir, owu_err *err);
 /* Device host sockets. Default path: $XDG_RUNTIME_DIR/openwinusb/host.sock, else
  * /tmp/openwinusb-$UID/host.sock; with create_dir the directory is made (mode 0700 — owner
  * only) when missing. */
@@ -53,6 +59,7 @@ struct owu_usbip_msg {
     struct owu_usbip_msg *next;
     bool hang_up;
     size_t len;
+    size_t off;                      /* bytes already sent */
     uint8_t data[];
 };
 
@@ -65,19 +72,25 @@ struct owu_usbip_outq {
 
 /* A message of len bytes (NULL when out of memory). */
 struct owu_usbip_msg *owu_usbip_msg_new(size_t len);
-/* Takes ownership of m (lock held). When nothing is queued or being written it goes out
- * directly without blocking (one thread hop less); what the socket does not take at once is
- * queued. Returns true when something was queued: wake the writer. */
-bool owu_usbip_outq_push(struct owu_usbip_outq *q, int fd, struct owu_usbip_msg *m);
-/* Writer, lock held: takes everything queued (*taken gets its size) and marks it writing. */
-struct owu_usbip_msg *owu_usbip_outq_take(struct owu_usbip_outq *q, size_t *taken);
-/* Writer, lock not held: writes and frees the list. Returns false when a write failed or a
- * hang-up marker was met (the rest is freed unsent). */
-bool owu_usbip_outq_write(int fd, struct owu_usbip_msg *list);
-/* Writer, lock held: the list taken is written. */
-void owu_usbip_outq_written(struct owu_usbip_outq *q, size_t taken);
+/* Sends m (takes ownership), the owner's lock held. When nothing is queued or being written
+ * it goes out directly without blocking (one thread hop less); what the socket does not take
+ * at once is queued and the writer woken (cond broadcast). */
+void owu_usbip_outq_send(struct owu_usbip_outq *q, int fd, pthread_cond_t *cond, struct owu_usbip_msg *m);
+/* The writer thread's loop, entered and left with *lock held: waits on cond for queued
+ * messages and writes them to fd outside the lock, broadcasting cond after each batch (room
+ * for a producer waiting for it). It returns once *stop is set: at once (flush false; what is
+ * still queued is left to owu_usbip_outq_clear) or when nothing is left queued (flush true).
+ * A failed write or a hang-up marker shuts fd down (the reader sees it) and sets *failed
+ * (may be NULL). */
+void owu_usbip_outq_run(struct owu_usbip_outq *q, int fd, pthread_mutex_t *lock, pthread_cond_t *cond,
+                        const bool *stop, bool flush, bool *failed);
 /* Frees whatever is still queued. */
 void owu_usbip_outq_clear(struct owu_usbip_outq *q);
+
+/* The URB phase's next message from fd: an extension op (returns 1, *op filled) or an URB
+ * PDU (returns 0, *pdu filled). OWU_E_NODEV when the connection ended (err untouched),
+ * another negative status for a malformed header (err says why). */
+int owu_usbip_read_next(int fd, struct owu_usbip_op_header *op, struct owu_usbip_pdu *pdu, owu_err *err);
 
 /* ---- client (usbip_client.c) ---------------------------------------------------------------- */
 

@@ -61,7 +61,6 @@ struct ucli_dev {
     bool dead;                       /* connection lost: submissions refused */
     uint32_t next_seq;
     struct ucli_pend *hash[UCLI_HASH];
-    unsigned n_pending;
     struct owu_usbip_outq out;       /* CMD_SUBMIT / CMD_UNLINK / ops to send */
     int32_t interval[2][16];         /* periodic endpoints: HC units; 0 = not seen */
     /* Shared mode: one CLAIM / RELEASE in flight, its reply delivered by the reader. */
@@ -107,7 +106,6 @@ static struct ucli_pend *pend_take(struct ucli_dev *d, uint32_t seqnum)
     struct ucli_pend *p = *pp;
     if (p) {
         *pp = p->next;
-        d->n_pending--;
         p->urb->hcd_priv = NULL;   /* from now on cancel finds nothing to unlink */
     }
     return p;
@@ -128,28 +126,16 @@ static uint32_t next_seq_locked(struct ucli_dev *d)
  * blocking, else through the writer thread, so a submitter never waits for the network. */
 static void enqueue_locked(struct ucli_dev *d, struct owu_usbip_msg *m)
 {
-    if (owu_usbip_outq_push(&d->out, d->fd, m))
-        pthread_cond_broadcast(&d->cond);
+    owu_usbip_outq_send(&d->out, d->fd, &d->cond, m);
 }
 
 static void *writer_main(void *arg)
 {
     struct ucli_dev *d = arg;
     pthread_mutex_lock(&d->lock);
-    for (;;) {
-        while (!d->out.head && !d->dead)
-            pthread_cond_wait(&d->cond, &d->lock);
-        if (d->dead)
-            break;
-        size_t taken;
-        struct owu_usbip_msg *list = owu_usbip_outq_take(&d->out, &taken);
-        pthread_mutex_unlock(&d->lock);
-        bool ok = owu_usbip_outq_write(d->fd, list);
-        pthread_mutex_lock(&d->lock);
-        owu_usbip_outq_written(&d->out, taken);
-        if (!ok)
-            shutdown(d->fd, SHUT_RDWR);   /* the reader turns it into OWU_E_NODEV */
-    }
+    /* Until the connection is dead (the reader then clears what is left); a failed write
+     * shuts the socket down, which the reader turns into OWU_E_NODEV. */
+    owu_usbip_outq_run(&d->out, d->fd, &d->lock, &d->cond, &d->dead, false, NULL);
     pthread_mutex_unlock(&d->lock);
     return NULL;
 }
@@ -253,7 +239,6 @@ static int ucli_submit(struct owu_urb *urb)
     struct ucli_pend **slot = &d->hash[pe->seqnum % UCLI_HASH];
     pe->next = *slot;
     *slot = pe;
-    d->n_pending++;
     urb->hcd_priv = pe;
     enqueue_locked(d, m);
     pthread_mutex_unlock(&d->lock);
@@ -461,15 +446,14 @@ static void *reader_main(void *arg)
     struct ucli_dev *d = arg;
     struct ucli_bus *bus = d->bus;
     owu_err err = {0};
-    uint8_t hdr[OWU_USBIP_HEADER_SIZE];
     for (;;) {
-        if (owu_usbip_read_full(d->fd, hdr, OWU_USBIP_OP_HEADER_SIZE) != OWU_OK)
+        struct owu_usbip_op_header h;
+        struct owu_usbip_pdu p;
+        int kind = owu_usbip_read_next(d->fd, &h, &p, &err);
+        if (kind < 0)
             break;
-        if (hdr[0] == (OWU_USBIP_VERSION >> 8) && hdr[1] == (OWU_USBIP_VERSION & 0xFF)) {
-            /* An extension op reply (CLAIM / RELEASE; an URB PDU starts with two zero bytes). */
-            struct owu_usbip_op_header h;
-            if (owu_usbip_decode_op_header(hdr, OWU_USBIP_OP_HEADER_SIZE, 0, &h, &err) != OWU_OK)
-                break;
+        if (kind == 1) {
+            /* An extension op reply (CLAIM / RELEASE). */
             pthread_mutex_lock(&d->lock);
             bool expected = d->op_expect && h.code == d->op_expect && !d->op_done;
             if (expected) {
@@ -484,12 +468,6 @@ static void *reader_main(void *arg)
             }
             continue;
         }
-        if (owu_usbip_read_full(d->fd, hdr + OWU_USBIP_OP_HEADER_SIZE,
-                                OWU_USBIP_HEADER_SIZE - OWU_USBIP_OP_HEADER_SIZE) != OWU_OK)
-            break;
-        struct owu_usbip_pdu p;
-        if (owu_usbip_decode_pdu(hdr, sizeof hdr, &p, &err) != OWU_OK)
-            break;
         if (p.command == OWU_USBIP_RET_SUBMIT) {
             pthread_mutex_lock(&d->lock);
             struct ucli_pend *pe = *pend_slot(d, p.seqnum);
@@ -548,7 +526,6 @@ static void *reader_main(void *arg)
             all = q;
         }
     }
-    d->n_pending = 0;
     pthread_mutex_unlock(&d->lock);
     pthread_join(d->writer, NULL);
     /* Gone before the first OWU_E_NODEV completion, so that its handler sees it gone
@@ -648,14 +625,10 @@ static int bus_connect(struct ucli_bus *bus, owu_err *err)
 static int do_import(struct ucli_bus *bus, const char *busid, struct owu_usbip_device *rec, owu_err *err)
 {
     uint8_t req[OWU_USBIP_REQ_IMPORT_SIZE];
-    int rc = owu_usbip_encode_req_import(req, busid, err);
+    int rc = owu_usbip_encode_req_import_code(
+        req, bus->shared ? OWU_USBIP_OP_REQ_IMPORT_SHARED : OWU_USBIP_OP_REQ_IMPORT, busid, err);
     if (rc != OWU_OK)
         return rc;
-    if (bus->shared) {
-        /* Same layout as OP_REQ_IMPORT, another code. */
-        req[2] = OWU_USBIP_OP_REQ_IMPORT_SHARED >> 8;
-        req[3] = OWU_USBIP_OP_REQ_IMPORT_SHARED & 0xFF;
-    }
     int fd = bus_connect(bus, err);
     if (fd < 0)
         return fd;

@@ -147,11 +147,15 @@ struct owu_usbip_msg *owu_usbip_msg_new(size_t len)
         m->next = NULL;
         m->hang_up = false;
         m->len = len;
+        m->off = 0;
     }
     return m;
 }
 
-bool owu_usbip_outq_push(struct owu_usbip_outq *q, int fd, struct owu_usbip_msg *m)
+/* Takes ownership of m (lock held). When nothing is queued or being written it goes out
+ * directly without blocking (one thread hop less); what the socket does not take at once is
+ * queued. Returns true when something was queued. */
+static bool outq_push(struct owu_usbip_outq *q, int fd, struct owu_usbip_msg *m)
 {
     if (!m->hang_up && !q->writing && !q->head) {
         size_t n = owu_usbip_send_now(fd, m->data, m->len);
@@ -159,10 +163,7 @@ bool owu_usbip_outq_push(struct owu_usbip_outq *q, int fd, struct owu_usbip_msg 
             free(m);
             return false;
         }
-        if (n) {
-            memmove(m->data, m->data + n, m->len - n);
-            m->len -= n;
-        }
+        m->off = n;   /* the writer sends the rest */
     }
     m->next = NULL;
     if (q->tail)
@@ -170,11 +171,18 @@ bool owu_usbip_outq_push(struct owu_usbip_outq *q, int fd, struct owu_usbip_msg 
     else
         q->head = m;
     q->tail = m;
-    q->bytes += m->len;
+    q->bytes += m->len - m->off;
     return true;
 }
 
-struct owu_usbip_msg *owu_usbip_outq_take(struct owu_usbip_outq *q, size_t *taken)
+void owu_usbip_outq_send(struct owu_usbip_outq *q, int fd, pthread_cond_t *cond, struct owu_usbip_msg *m)
+{
+    if (outq_push(q, fd, m))
+        pthread_cond_broadcast(cond);
+}
+
+/* Writer, lock held: takes everything queued (*taken gets its size) and marks it writing. */
+static struct owu_usbip_msg *outq_take(struct owu_usbip_outq *q, size_t *taken)
 {
     struct owu_usbip_msg *list = q->head;
     q->head = q->tail = NULL;
@@ -183,12 +191,14 @@ struct owu_usbip_msg *owu_usbip_outq_take(struct owu_usbip_outq *q, size_t *take
     return list;
 }
 
-bool owu_usbip_outq_write(int fd, struct owu_usbip_msg *list)
+/* Writer, lock not held: writes and frees the list. Returns false when a write failed or a
+ * hang-up marker was met (the rest is freed unsent). */
+static bool outq_write(int fd, struct owu_usbip_msg *list)
 {
     bool ok = true;
     while (list) {
         struct owu_usbip_msg *next = list->next;
-        if (ok && (list->hang_up || owu_usbip_write_full(fd, list->data, list->len) != OWU_OK))
+        if (ok && (list->hang_up || owu_usbip_write_full(fd, list->data + list->off, list->len - list->off) != OWU_OK))
             ok = false;
         free(list);
         list = next;
@@ -196,10 +206,34 @@ bool owu_usbip_outq_write(int fd, struct owu_usbip_msg *list)
     return ok;
 }
 
-void owu_usbip_outq_written(struct owu_usbip_outq *q, size_t taken)
+/* Writer, lock held: the list taken is written. */
+static void outq_written(struct owu_usbip_outq *q, size_t taken)
 {
     q->writing = false;
     q->bytes -= taken;
+}
+
+void owu_usbip_outq_run(struct owu_usbip_outq *q, int fd, pthread_mutex_t *lock, pthread_cond_t *cond,
+                        const bool *stop, bool flush, bool *failed)
+{
+    for (;;) {
+        while (!q->head && !*stop)
+            pthread_cond_wait(cond, lock);
+        if (*stop && (!flush || !q->head))
+            break;
+        size_t taken;
+        struct owu_usbip_msg *list = outq_take(q, &taken);
+        pthread_mutex_unlock(lock);
+        bool ok = outq_write(fd, list);
+        pthread_mutex_lock(lock);
+        outq_written(q, taken);
+        pthread_cond_broadcast(cond);   /* a producer may be waiting for room */
+        if (!ok) {
+            if (failed)
+                *failed = true;
+            shutdown(fd, SHUT_RDWR);   /* the reader learns it from its next recv */
+        }
+    }
 }
 
 void owu_usbip_outq_clear(struct owu_usbip_outq *q)
@@ -212,6 +246,24 @@ void owu_usbip_outq_clear(struct owu_usbip_outq *q)
     }
     q->head = q->tail = NULL;
     q->bytes = 0;
+}
+
+/* ---- the URB phase's next message ------------------------------------------------------------ */
+
+int owu_usbip_read_next(int fd, struct owu_usbip_op_header *op, struct owu_usbip_pdu *pdu, owu_err *err)
+{
+    uint8_t hdr[OWU_USBIP_HEADER_SIZE];
+    if (owu_usbip_read_full(fd, hdr, OWU_USBIP_OP_HEADER_SIZE) != OWU_OK)
+        return OWU_E_NODEV;
+    if (hdr[0] == (OWU_USBIP_VERSION >> 8) && hdr[1] == (OWU_USBIP_VERSION & 0xFF)) {
+        /* An extension op (an URB PDU starts with two zero bytes). */
+        int rc = owu_usbip_decode_op_header(hdr, OWU_USBIP_OP_HEADER_SIZE, 0, op, err);
+        return rc == OWU_OK ? 1 : rc;
+    }
+    if (owu_usbip_read_full(fd, hdr + OWU_USBIP_OP_HEADER_SIZE, OWU_USBIP_HEADER_SIZE - OWU_USBIP_OP_HEADER_SIZE) !=
+        OWU_OK)
+        return OWU_E_NODEV;
+    return owu_usbip_decode_pdu(hdr, sizeof hdr, pdu, err);
 }
 
 int owu_usbip_parse_target(const char *target, char *host_out, size_t host_size, unsigned *port,
@@ -256,25 +308,37 @@ int owu_usbip_parse_target(const char *target, char *host_out, size_t host_size,
 
 /* ---- Unix-domain sockets (device host) ------------------------------------------------------ */
 
-int owu_usbip_local_default_path(char *out, size_t size, bool create_dir, owu_err *err)
+int owu_usbip_runtime_dir(char *out, size_t size, bool create_dir, owu_err *err)
 {
-    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
     const char *xdg = getenv("XDG_RUNTIME_DIR");
     int n;
     if (xdg && xdg[0] == '/')
-        n = snprintf(dir, sizeof dir, "%s/openwinusb", xdg);
+        n = snprintf(out, size, "%s/openwinusb", xdg);
     else
-        n = snprintf(dir, sizeof dir, "/tmp/openwinusb-%u", (unsigned)getuid());
-    if (n < 0 || (size_t)n + sizeof "/host.sock" > sizeof dir || (size_t)n + sizeof "/host.sock" > size)
-        return owu_fail(err, OWU_E_INVAL, "device host: socket directory path \"%s\" is too long", dir);
-    if (create_dir && mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return owu_fail(err, OWU_E_IO, "device host: cannot create %s: %s", dir, strerror(errno));
+        n = snprintf(out, size, "/tmp/openwinusb-%u", (unsigned)getuid());
+    if (n < 0 || (size_t)n >= size)
+        return owu_fail(err, OWU_E_INVAL, "device host: socket directory path \"%s\" is too long", out);
+    if (create_dir && mkdir(out, 0700) != 0 && errno != EEXIST)
+        return owu_fail(err, OWU_E_IO, "device host: cannot create %s: %s", out, strerror(errno));
     if (create_dir) {
         struct stat st;
-        if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
-            return owu_fail(err, OWU_E_ACCESS, "device host: %s is not a directory of this user", dir);
-        chmod(dir, 0700);
+        if (lstat(out, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid())
+            return owu_fail(err, OWU_E_ACCESS, "device host: %s is not a directory of this user", out);
+        chmod(out, 0700);
     }
+    return OWU_OK;
+}
+
+int owu_usbip_local_default_path(char *out, size_t size, bool create_dir, owu_err *err)
+{
+    char dir[sizeof ((struct sockaddr_un *)0)->sun_path];
+    /* The directory must leave room for "/host.sock" in dir and in out. */
+    size_t room = size < sizeof dir ? size : sizeof dir;
+    if (room < sizeof "/host.sock")
+        return owu_fail(err, OWU_E_INVAL, "device host: no room for the socket path");
+    int rc = owu_usbip_runtime_dir(dir, room - (sizeof "/host.sock" - 1), create_dir, err);
+    if (rc != OWU_OK)
+        return rc;
     snprintf(out, size, "%s/host.sock", dir);
     return OWU_OK;
 }

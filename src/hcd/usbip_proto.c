@@ -114,19 +114,25 @@ static int put_string(uint8_t *field, size_t size, const char *s, const char *pd
     return OWU_OK;
 }
 
-int owu_usbip_encode_req_import(uint8_t out[OWU_USBIP_REQ_IMPORT_SIZE], const char *busid, owu_err *err)
+int owu_usbip_encode_req_import_code(uint8_t out[OWU_USBIP_REQ_IMPORT_SIZE], uint16_t code, const char *busid,
+                                    owu_err *err)
 {
-    owu_usbip_encode_op_header(out, OWU_USBIP_OP_REQ_IMPORT, 0);
+    owu_usbip_encode_op_header(out, code, 0);
     if (!busid || !*busid)
         return owu_fail(err, OWU_E_INVAL, "USB/IP OP_REQ_IMPORT: empty busid");
     return put_string(out + 8, OWU_USBIP_BUSID_SIZE, busid, "OP_REQ_IMPORT", "busid", err);
 }
 
-int owu_usbip_decode_req_import(const uint8_t *buf, size_t len, char busid_out[OWU_USBIP_BUSID_SIZE],
-                                owu_err *err)
+int owu_usbip_encode_req_import(uint8_t out[OWU_USBIP_REQ_IMPORT_SIZE], const char *busid, owu_err *err)
+{
+    return owu_usbip_encode_req_import_code(out, OWU_USBIP_OP_REQ_IMPORT, busid, err);
+}
+
+int owu_usbip_decode_req_import_code(const uint8_t *buf, size_t len, uint16_t code,
+                                    char busid_out[OWU_USBIP_BUSID_SIZE], owu_err *err)
 {
     struct owu_usbip_op_header h;
-    int rc = owu_usbip_decode_op_header(buf, len, OWU_USBIP_OP_REQ_IMPORT, &h, err);
+    int rc = owu_usbip_decode_op_header(buf, len, code, &h, err);
     if (rc != OWU_OK)
         return rc;
     if (len != OWU_USBIP_REQ_IMPORT_SIZE)
@@ -135,6 +141,12 @@ int owu_usbip_decode_req_import(const uint8_t *buf, size_t len, char busid_out[O
     if (rc == OWU_OK && busid_out[0] == '\0')
         return owu_fail(err, OWU_E_PARSE, "USB/IP OP_REQ_IMPORT: busid at offset 8 is empty");
     return rc;
+}
+
+int owu_usbip_decode_req_import(const uint8_t *buf, size_t len, char busid_out[OWU_USBIP_BUSID_SIZE],
+                                owu_err *err)
+{
+    return owu_usbip_decode_req_import_code(buf, len, OWU_USBIP_OP_REQ_IMPORT, busid_out, err);
 }
 
 int owu_usbip_encode_device(uint8_t out[OWU_USBIP_DEVICE_SIZE], const struct owu_usbip_device *dev,

@@ -180,6 +180,12 @@ int owu_usbip_encode_req_import(uint8_t out[OWU_USBIP_REQ_IMPORT_SIZE], const ch
 /* Whole request (header included). busid_out gets a NUL-terminated copy. */
 int owu_usbip_decode_req_import(const uint8_t *buf, size_t len, char busid_out[OWU_USBIP_BUSID_SIZE],
                                 owu_err *err);
+/* The same with another op code in the header (the device host's shared import,
+ * OWU_USBIP_OP_REQ_IMPORT_SHARED, has the layout of OP_REQ_IMPORT). */
+int owu_usbip_encode_req_import_code(uint8_t out[OWU_USBIP_REQ_IMPORT_SIZE], uint16_t code, const char *busid,
+                                    owu_err *err);
+int owu_usbip_decode_req_import_code(const uint8_t *buf, size_t len, uint16_t code,
+                                    char busid_out[OWU_USBIP_BUSID_SIZE], owu_err *err);
 
 /* The 312-byte device record (interfaces not included). Encoding checks that path and
  * busid fit with their NUL; decoding checks that they are NUL-terminated inside their field. */

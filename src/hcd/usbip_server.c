@@ -82,7 +82,7 @@ struct srv_urb {
     bool unlink_requested;
     uint32_t unlink_seqnum;
     size_t bytes;
-    struct srv_urb *next;
+    struct srv_urb *next, **pprev;   /* the connection's pending list */
 };
 
 struct srv_conn {
@@ -114,12 +114,17 @@ struct owu_usbip_server {
     bool started;
     bool stopping;
     bool shared;                     /* device host mode (start_local) */
-    const char *who;                 /* for messages */
     struct srv_conn *conns;
     unsigned num_conns;
     unsigned protocol_errors;
     char path[sizeof ((struct sockaddr_un *)0)->sun_path];   /* Unix socket to remove */
 };
+
+/* The command serving, for messages. */
+static const char *who(const struct owu_usbip_server *srv)
+{
+    return srv->shared ? "openwinusb host" : "openwinusb export";
+}
 
 /* ---- device record ---------------------------------------------------------------------- */
 
@@ -205,16 +210,6 @@ static void rebuild_endpoints(struct srv_export *e)
     owu_config_free(cfg);
 }
 
-static enum owu_xfer_type xfer_type(uint8_t attr)
-{
-    switch (attr) {
-    case 1: return OWU_XFER_ISOCHRONOUS;
-    case 2: return OWU_XFER_BULK;
-    case 3: return OWU_XFER_INTERRUPT;
-    default: return OWU_XFER_CONTROL;
-    }
-}
-
 static uint8_t current_config(struct owu_usb_device *dev, const struct owu_devinfo *info)
 {
     uint8_t value = 0;
@@ -236,8 +231,7 @@ static void enqueue_locked(struct srv_conn *c, struct owu_usbip_msg *m)
         free(m);
         return;
     }
-    if (owu_usbip_outq_push(&c->out, c->fd, m))
-        pthread_cond_broadcast(&c->cond);
+    owu_usbip_outq_send(&c->out, c->fd, &c->cond, m);
 }
 
 static void enqueue(struct srv_conn *c, struct owu_usbip_msg *m)
@@ -251,25 +245,10 @@ static void *writer_main(void *arg)
 {
     struct srv_conn *c = arg;
     pthread_mutex_lock(&c->lock);
-    for (;;) {
-        while (!c->out.head && !c->closing)
-            pthread_cond_wait(&c->cond, &c->lock);
-        if (!c->out.head)
-            break;
-        size_t taken;
-        struct owu_usbip_msg *list = owu_usbip_outq_take(&c->out, &taken);
-        pthread_mutex_unlock(&c->lock);
-        /* A hang-up marker: the device left; the reader sees EOF and cleans up. */
-        bool ok = owu_usbip_outq_write(c->fd, list);
-        pthread_mutex_lock(&c->lock);
-        owu_usbip_outq_written(&c->out, taken);
-        pthread_cond_broadcast(&c->cond);   /* the reader may be waiting for room */
-        if (!ok) {
-            /* The reader learns it from its next recv. */
-            c->dead = true;
-            shutdown(c->fd, SHUT_RDWR);
-        }
-    }
+    /* Writes what was queued before closing. A failed write or a hang-up marker (the device
+     * left) marks the connection dead and shuts the socket down: the reader sees EOF and
+     * cleans up. Each batch written wakes a reader waiting for room. */
+    owu_usbip_outq_run(&c->out, c->fd, &c->lock, &c->cond, &c->closing, true, &c->dead);
     pthread_mutex_unlock(&c->lock);
     return NULL;
 }
@@ -324,14 +303,22 @@ static void srv_urb_unref_locked(struct srv_urb *su)
     free(su);
 }
 
+static void pending_add_locked(struct srv_conn *c, struct srv_urb *su)
+{
+    su->next = c->pending;
+    if (su->next)
+        su->next->pprev = &su->next;
+    su->pprev = &c->pending;
+    c->pending = su;
+    c->n_pending++;
+    c->pending_bytes += su->bytes;
+}
+
 static void pending_remove_locked(struct srv_conn *c, struct srv_urb *su)
 {
-    for (struct srv_urb **pp = &c->pending; *pp; pp = &(*pp)->next) {
-        if (*pp == su) {
-            *pp = su->next;
-            break;
-        }
-    }
+    *su->pprev = su->next;
+    if (su->next)
+        su->next->pprev = su->pprev;
     c->n_pending--;
     c->pending_bytes -= su->bytes;
 }
@@ -422,7 +409,7 @@ static int fail_conn(struct srv_conn *c, owu_err *err)
     pthread_mutex_lock(&c->srv->lock);
     c->srv->protocol_errors++;
     pthread_mutex_unlock(&c->srv->lock);
-    fprintf(stderr, "%s: %s: closing the connection: %s\n", c->srv->who, c->exp ? c->exp->busid : "-",
+    fprintf(stderr, "%s: %s: closing the connection: %s\n", who(c->srv), c->exp ? c->exp->busid : "-",
             err->msg);
     return OWU_E_PARSE;
 }
@@ -523,7 +510,10 @@ static int handle_submit(struct srv_conn *c, const struct owu_usbip_pdu *p)
     }
     size_t out_len = in ? 0 : p->transfer_buffer_length;
     struct srv_urb *su = calloc(1, sizeof *su);
-    uint8_t *buf = p->transfer_buffer_length ? calloc(1, p->transfer_buffer_length) : NULL;
+    /* OUT data is read over the whole buffer; IN starts zeroed (nothing stale goes back). */
+    uint8_t *buf = !p->transfer_buffer_length ? NULL
+                   : in                       ? calloc(1, p->transfer_buffer_length)
+                                              : malloc(p->transfer_buffer_length);
     struct owu_iso_packet *iso = np ? calloc(np, sizeof *iso) : NULL;
     uint8_t *isobuf = np ? malloc((size_t)np * OWU_USBIP_ISO_DESC_SIZE) : NULL;
     struct owu_usbip_iso_desc *desc = np ? calloc(np, sizeof *desc) : NULL;
@@ -583,7 +573,7 @@ static int handle_submit(struct srv_conn *c, const struct owu_usbip_pdu *p)
             send_ret_status(c, p->seqnum, OWU_E_STALL, np, desc);
             goto out;
         }
-        u->type = xfer_type(t);
+        u->type = (enum owu_xfer_type)t;   /* bmAttributes bits 1..0 are the owu_xfer_type values */
         u->endpoint = (uint8_t)(p->ep | (in ? 0x80 : 0));
         if ((u->type == OWU_XFER_ISOCHRONOUS) != (np > 0)) {
             owu_fail(&err, OWU_E_PARSE, "CMD_SUBMIT seq %u: %u ISO packets for a%s endpoint 0x%02X",
@@ -607,10 +597,7 @@ static int handle_submit(struct srv_conn *c, const struct owu_usbip_pdu *p)
     }
 
     pthread_mutex_lock(&c->lock);
-    su->next = c->pending;
-    c->pending = su;
-    c->n_pending++;
-    c->pending_bytes += su->bytes;
+    pending_add_locked(c, su);
     pthread_mutex_unlock(&c->lock);
     int src = owu_urb_submit(u);
     if (src != OWU_OK) {
@@ -736,17 +723,22 @@ static bool wait_room(struct srv_conn *c)
 
 static void urb_phase(struct srv_conn *c)
 {
-    uint8_t hdr[OWU_USBIP_HEADER_SIZE];
     for (;;) {
-        if (!wait_room(c) || owu_usbip_read_full(c->fd, hdr, OWU_USBIP_OP_HEADER_SIZE) != OWU_OK)
+        if (!wait_room(c))
             return;
         owu_err err = {0};
-        if (hdr[0] == (OWU_USBIP_VERSION >> 8) && hdr[1] == (OWU_USBIP_VERSION & 0xFF)) {
-            /* An extension op (an URB PDU starts with two zero bytes). */
-            struct owu_usbip_op_header h;
-            if (owu_usbip_decode_op_header(hdr, OWU_USBIP_OP_HEADER_SIZE, 0, &h, &err) != OWU_OK)
-                ;
-            else if (!c->srv->shared)
+        struct owu_usbip_op_header h;
+        struct owu_usbip_pdu p;
+        int kind = owu_usbip_read_next(c->fd, &h, &p, &err);
+        if (kind == OWU_E_NODEV)
+            return;
+        if (kind < 0) {
+            fail_conn(c, &err);
+            return;
+        }
+        if (kind == 1) {
+            /* An extension op. */
+            if (!c->srv->shared)
                 owu_fail(&err, OWU_E_PARSE, "op code 0x%04X at offset 2 in the URB phase", h.code);
             else if (h.code != OWU_USBIP_OP_REQ_CLAIM && h.code != OWU_USBIP_OP_REQ_RELEASE)
                 owu_fail(&err, OWU_E_PARSE, "op code 0x%04X at offset 2 is not CLAIM or RELEASE", h.code);
@@ -756,14 +748,6 @@ static void urb_phase(struct srv_conn *c)
             }
             handle_claim_op(c, &h);
             continue;
-        }
-        if (owu_usbip_read_full(c->fd, hdr + OWU_USBIP_OP_HEADER_SIZE,
-                                OWU_USBIP_HEADER_SIZE - OWU_USBIP_OP_HEADER_SIZE) != OWU_OK)
-            return;
-        struct owu_usbip_pdu p;
-        if (owu_usbip_decode_pdu(hdr, sizeof hdr, &p, &err) != OWU_OK) {
-            fail_conn(c, &err);
-            return;
         }
         if (p.command == OWU_USBIP_CMD_SUBMIT) {
             if (handle_submit(c, &p) != OWU_OK)
@@ -849,13 +833,12 @@ static bool handle_import(struct srv_conn *c, const uint8_t head[OWU_USBIP_OP_HE
     memcpy(req, head, OWU_USBIP_OP_HEADER_SIZE);
     if (owu_usbip_read_full(c->fd, req + 8, sizeof req - 8) != OWU_OK)
         return false;
-    /* The shared import has the layout of OP_REQ_IMPORT: decode it under the standard code. */
-    req[2] = OWU_USBIP_OP_REQ_IMPORT >> 8;
-    req[3] = OWU_USBIP_OP_REQ_IMPORT & 0xFF;
+    /* The shared import has the layout of OP_REQ_IMPORT, another code (the reader checked it). */
+    uint16_t code = srv->shared ? OWU_USBIP_OP_REQ_IMPORT_SHARED : OWU_USBIP_OP_REQ_IMPORT;
     char busid[OWU_USBIP_BUSID_SIZE];
     owu_err err = {0};
     uint8_t rep[OWU_USBIP_REP_IMPORT_SIZE];
-    if (owu_usbip_decode_req_import(req, sizeof req, busid, &err) != OWU_OK) {
+    if (owu_usbip_decode_req_import_code(req, sizeof req, code, busid, &err) != OWU_OK) {
         fail_conn(c, &err);
         int n = owu_usbip_encode_rep_import(rep, OWU_USBIP_ST_ERROR, NULL, NULL);
         owu_usbip_write_full(c->fd, rep, (size_t)n);
@@ -1033,7 +1016,6 @@ struct owu_usbip_server *owu_usbip_server_new(owu_err *err)
     pthread_cond_init(&srv->cond, NULL);
     srv->listen_fd = -1;
     srv->wake[0] = srv->wake[1] = -1;
-    srv->who = "openwinusb export";
     return srv;
 }
 
@@ -1117,7 +1099,7 @@ static int start_accepting(struct owu_usbip_server *srv, int fd, owu_err *err)
     if (pipe2(srv->wake, O_CLOEXEC) != 0) {
         close(fd);
         srv->wake[0] = srv->wake[1] = -1;
-        return owu_fail(err, OWU_E_IO, "%s: pipe: %s", srv->who, strerror(errno));
+        return owu_fail(err, OWU_E_IO, "%s: pipe: %s", who(srv), strerror(errno));
     }
     srv->listen_fd = fd;
     if (pthread_create(&srv->acceptor, NULL, accept_main, srv) != 0) {
@@ -1125,7 +1107,7 @@ static int start_accepting(struct owu_usbip_server *srv, int fd, owu_err *err)
         close(srv->wake[0]);
         close(srv->wake[1]);
         srv->listen_fd = srv->wake[0] = srv->wake[1] = -1;
-        return owu_fail(err, OWU_E_NOMEM, "%s: cannot start the accept thread", srv->who);
+        return owu_fail(err, OWU_E_NOMEM, "%s: cannot start the accept thread", who(srv));
     }
     pthread_mutex_lock(&srv->lock);
     srv->started = true;
@@ -1149,7 +1131,6 @@ int owu_usbip_server_start_local(struct owu_usbip_server *srv, const char *path,
     if (srv->started)
         return owu_fail(err, OWU_E_BUSY, "device host: already started");
     srv->shared = true;
-    srv->who = "openwinusb host";
     /* The host keeps one configuration active for every client. */
     for (size_t i = 0; i < srv->num_exports; i++) {
         struct srv_export *e = &srv->exports[i];
