@@ -36,8 +36,10 @@ static inline size_t owu_ring_put(struct owu_ring *r, const void *p, size_t n)
         n = owu_ring_room(r);
     size_t tail = (r->head + r->len) % r->cap;
     size_t first = r->cap - tail < n ? r->cap - tail : n;
-    memcpy(r->buf + tail, p, first);
-    memcpy(r->buf, (const uint8_t *)p + first, n - first);
+    if (first)   /* (memcpy must not see a NULL pointer, even for 0 bytes) */
+        memcpy(r->buf + tail, p, first);
+    if (n > first)
+        memcpy(r->buf, (const uint8_t *)p + first, n - first);
     r->len += n;
     return n;
 }
@@ -67,8 +69,10 @@ static inline size_t owu_ring_get(struct owu_ring *r, void *p, size_t n)
         n = r->len;
     struct iovec v[2];
     owu_ring_spans(r, n, v);
-    memcpy(p, v[0].iov_base, v[0].iov_len);
-    memcpy((uint8_t *)p + v[0].iov_len, v[1].iov_base, v[1].iov_len);
+    if (v[0].iov_len)
+        memcpy(p, v[0].iov_base, v[0].iov_len);
+    if (v[1].iov_len)
+        memcpy((uint8_t *)p + v[0].iov_len, v[1].iov_base, v[1].iov_len);
     owu_ring_drop(r, n);
     return n;
 }
